@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig, RESOURCE_NAMES } from '../../shared/config/index.js';
+import { CloudsegError } from '../../shared/errors.js';
+
+test('defaults come from the one table of resource names', () => {
+  const config = loadConfig({});
+  assert.equal(config.buckets.input, RESOURCE_NAMES.inputBucket);
+  assert.equal(config.subscriptions.uploadsBuffer, RESOURCE_NAMES.uploadsBufferSubscription);
+  assert.equal(config.projectId, 'cloudseg-local');
+  assert.equal(config.worker.deleteInput, false);
+  assert.match(config.model.dir, /models[/\\]landsatbiomeRGBI6$/);
+});
+
+test('variables override defaults and are coerced', () => {
+  const config = loadConfig({
+    GOOGLE_CLOUD_PROJECT: 'p1',
+    CLOUDSEG_FLUSH_MAX_BATCH_ITEMS: '3',
+    CLOUDSEG_DELETE_INPUT: 'true',
+    CLOUDSEG_WORK_TOPIC: 'w',
+    CLOUDSEG_MODEL_DIR: '/m',
+  });
+  assert.equal(config.projectId, 'p1');
+  assert.equal(config.flush.maxBatchItems, 3);
+  assert.equal(config.worker.deleteInput, true);
+  assert.equal(config.topics.work, 'w');
+  assert.equal(config.model.dir, '/m');
+});
+
+test('an empty variable counts as unset', () => {
+  assert.equal(loadConfig({ CLOUDSEG_FLUSH_MAX_BATCH_ITEMS: '' }).flush.maxBatchItems, 8);
+});
+
+test('a wrong value is a CONFIG_INVALID error naming the variable', () => {
+  for (const [key, value] of [
+    ['CLOUDSEG_FLUSH_MAX_BATCH_ITEMS', '0'],
+    ['CLOUDSEG_FLUSH_MAX_BATCH_ITEMS', 'many'],
+    ['CLOUDSEG_INFERENCE_BACKEND', 'gpu'],
+    ['CLOUDSEG_DELETE_INPUT', 'maybe'],
+    ['CLOUDSEG_FLUSH_TOKEN', 'short'],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ [key]: value }),
+      (err: unknown) => err instanceof CloudsegError && err.code === 'CONFIG_INVALID' && err.message.includes(key),
+      `${key}=${value}`,
+    );
+  }
+});
