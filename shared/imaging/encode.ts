@@ -1,0 +1,93 @@
+// Encodes what the pipeline hands back: the cloud mask as PNG and as a GeoTIFF lying on the input,
+// and a true-colour quick-look with the clouds tinted, for people to eyeball results.
+import sharp from 'sharp';
+import { writeGeoTiff } from './geotiff-write.js';
+import type { Georeference, Raster, Scaling } from './types.js';
+
+const CLOUD = 255;
+const TINT_RGB = [255, 0, 255] as const; // magenta: rare in nature, visible on white cloud and dark land
+const TINT_ALPHA = 0.45;
+// Percentiles of the stretch: clip the darkest and brightest 2 % so a few hot pixels don't grey it out.
+const STRETCH_LOW = 0.02;
+const STRETCH_HIGH = 0.98;
+const STRETCH_SAMPLE_MAX = 65_536;
+
+/** A mask (one byte per pixel, nonzero = cloud) as an 8-bit grey PNG with values 0 and 255. */
+export async function encodeMaskPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
+  checkMask(mask, width, height);
+  // Without b-w sharp writes a one-channel raw input as an RGB PNG.
+  return sharp(to0or255(mask), { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+}
+
+/** A mask as an 8-bit, 1-band GeoTIFF (0/255) carrying the input's georeference. */
+export async function encodeMaskGeoTiff(mask: Uint8Array, width: number, height: number, georef: Georeference): Promise<Buffer> {
+  checkMask(mask, width, height);
+  const file = writeGeoTiff({ width, height, bands: 1, dtype: 'uint8', data: to0or255(mask), georef });
+  return Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+}
+
+export interface OverlayOptions {
+  /** Band indexes shown as red, green, blue. @default [2, 1, 0] (blue, green, red, nir order) */
+  rgbBands?: [number, number, number];
+}
+
+/** A true-colour RGB PNG of the scaled raster, stretched per band, with cloud pixels tinted. */
+export async function encodeOverlayPng(raster: Raster, scaling: Scaling, mask: Uint8Array, options: OverlayOptions = {}): Promise<Buffer> {
+  const { width, height, bands, data } = raster;
+  checkMask(mask, width, height);
+  const wanted = options.rgbBands ?? [2, 1, 0];
+  // A single-band (or two-band) image is shown grey rather than refused.
+  const rgb = wanted.map((b) => (b < bands ? b : 0)) as [number, number, number];
+  const pixels = width * height;
+  const out = new Uint8Array(pixels * 3);
+  const values = new Float32Array(pixels);
+  for (let c = 0; c < 3; c++) {
+    const band = rgb[c]!;
+    const scale = scaling.scale[scaling.scale.length === 1 ? 0 : band] ?? 1;
+    const offset = scaling.offset[scaling.offset.length === 1 ? 0 : band] ?? 0;
+    for (let p = 0; p < pixels; p++) {
+      const raw = data[p * bands + band]!;
+      values[p] = raw === raster.noData ? Number.NaN : raw * scale + offset;
+    }
+    const [low, high] = stretchRange(values);
+    const factor = 255 / (high > low ? high - low : 1);
+    const tint = TINT_RGB[c]! * TINT_ALPHA;
+    for (let p = 0; p < pixels; p++) {
+      const v = values[p]!;
+      const byte = Number.isFinite(v) ? (v - low) * factor : 0;
+      const shown = byte < 0 ? 0 : byte > 255 ? 255 : byte;
+      out[p * 3 + c] = Math.round(mask[p] === 0 ? shown : shown * (1 - TINT_ALPHA) + tint);
+    }
+  }
+  return sharp(out, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+// Percentiles of a strided sample (NaN = nodata, skipped); a typed sort is numeric and fast.
+function stretchRange(values: Float32Array): [number, number] {
+  const step = Math.max(1, Math.floor(values.length / STRETCH_SAMPLE_MAX));
+  const sample = new Float32Array(Math.ceil(values.length / step));
+  let n = 0;
+  for (let p = 0; p < values.length; p += step) {
+    const v = values[p]!;
+    if (Number.isFinite(v)) sample[n++] = v;
+  }
+  if (n === 0) return [0, 1];
+  const sorted = sample.subarray(0, n).sort();
+  const at = (q: number): number => sorted[Math.min(n - 1, Math.floor(q * (n - 1)))]!;
+  return [at(STRETCH_LOW), at(STRETCH_HIGH)];
+}
+
+function to0or255(mask: Uint8Array): Uint8Array {
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = mask[i] === 0 ? 0 : CLOUD;
+  return out;
+}
+
+function checkMask(mask: Uint8Array, width: number, height: number): void {
+  if (mask.length !== width * height) {
+    throw new RangeError(`mask has ${mask.length} pixels, expected ${width}x${height} = ${width * height}`);
+  }
+}
