@@ -1,0 +1,87 @@
+// Tiled segmentation of a whole scene: cut the scaled HWC image into overlapping tiles on the
+// model's size grid, run them a few at a time, stitch each pixel from the tile where it is farthest
+// from a seam, then threshold to a 0/255 mask.
+import { CloudsegError } from '../errors.js';
+import { extractTile, padToMultiple, planTiles, stitchTile, type PlannedTile } from '../imaging/tiling.js';
+import type { SegmentationModel } from './types.js';
+
+export interface SegmentOptions {
+  /** Tiles per predict() call; only this many tiles' inputs are held at once. @default 1 */
+  batchTiles?: number;
+  /** @default card.tile.size */
+  tileSize?: number;
+  /** @default card.tile.overlap */
+  overlap?: number;
+}
+
+/**
+ * The cloud probability (height x width, row-major) of a scene given as HWC float32 already scaled
+ * to the model's input, bands in the card's order. Any size works: tiles are clamped to the image
+ * and reflect-padded to the card's sizeMultiple.
+ */
+export async function segmentScene(
+  model: SegmentationModel,
+  input: Float32Array,
+  width: number,
+  height: number,
+  options: SegmentOptions = {},
+): Promise<Float32Array> {
+  const { card } = model;
+  const bands = card.bands.length;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new CloudsegError('CORRUPT_IMAGE', `invalid scene size ${width}x${height}`);
+  }
+  if (input.length !== width * height * bands) {
+    throw new CloudsegError('BAND_MISMATCH', `scene ${width}x${height} with ${bands} bands (${card.bands.join(', ')}) needs ${width * height * bands} values, got ${input.length}`);
+  }
+  const multiple = card.sizeMultiple;
+  // A tile size off the size grid is rounded down onto it (never below one multiple).
+  const tileSize = Math.max(multiple, Math.floor((options.tileSize ?? card.tile.size) / multiple) * multiple);
+  const overlap = Math.min(options.overlap ?? card.tile.overlap, tileSize - multiple);
+  const batchTiles = Math.max(1, Math.floor(options.batchTiles ?? 1));
+
+  const output = new Float32Array(width * height);
+  const tiles = planTiles(width, height, tileSize, overlap, multiple);
+  for (const group of batchesOfSameSize(tiles, multiple, batchTiles)) {
+    const paddedWidth = padToMultiple(group[0]!.width, multiple);
+    const paddedHeight = padToMultiple(group[0]!.height, multiple);
+    const perTile = paddedWidth * paddedHeight * bands;
+    const batch = new Float32Array(group.length * perTile);
+    group.forEach((tile, i) => extractTile(input, width, bands, tile, paddedWidth, paddedHeight, batch, i * perTile));
+    const probability = await model.predict(batch, group.length, paddedHeight, paddedWidth);
+    group.forEach((tile, i) => stitchTile(output, width, tile, probability, paddedWidth, i * paddedWidth * paddedHeight));
+  }
+  return output;
+}
+
+/**
+ * A 0/255 mask (255 = cloud, probability above the threshold) and the fraction of cloud pixels.
+ * NaN probabilities count as clear.
+ */
+export function thresholdMask(probability: Float32Array, threshold: number): { mask: Uint8Array; cloudFraction: number } {
+  const mask = new Uint8Array(probability.length);
+  let cloudy = 0;
+  for (let i = 0; i < probability.length; i++) {
+    if (probability[i]! > threshold) {
+      mask[i] = 255;
+      cloudy++;
+    }
+  }
+  return { mask, cloudFraction: probability.length === 0 ? 0 : cloudy / probability.length };
+}
+
+// Only tiles whose padded sizes agree can share one NHWC tensor; plan order keeps them adjacent.
+function* batchesOfSameSize(tiles: PlannedTile[], multiple: number, batchTiles: number): Generator<PlannedTile[]> {
+  let current: PlannedTile[] = [];
+  let key = '';
+  for (const tile of tiles) {
+    const k = `${padToMultiple(tile.width, multiple)}x${padToMultiple(tile.height, multiple)}`;
+    if (current.length > 0 && (k !== key || current.length === batchTiles)) {
+      yield current;
+      current = [];
+    }
+    key = k;
+    current.push(tile);
+  }
+  if (current.length > 0) yield current;
+}
