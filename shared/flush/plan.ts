@@ -1,0 +1,121 @@
+// The pure core of flush: sort pulled upload notifications into work, skips, duplicates and
+// rejects, then cut the work into batches bounded by item count and bytes, in arrival order.
+import type { BatchItem } from '../contracts/batch.js';
+import { objectKey } from '../contracts/batch.js';
+import { formatOf } from '../contracts/supported-formats.js';
+import { parseGcsNotification } from '../contracts/pubsub-message.js';
+import { describeError, type ErrorCode } from '../errors.js';
+
+/** Why a well-formed notification carries no work. Skipped messages are acked: they never will. */
+export const SKIP_REASONS = ['not-finalize', 'unsupported-format', 'no-object-resource'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** One pulled message, as much of it as planning needs. */
+export interface PulledMessage {
+  ackId: string;
+  messageId?: string | undefined;
+  data: Uint8Array | string | null | undefined;
+  attributes: Record<string, string> | null | undefined;
+}
+
+export interface AcceptedUpload {
+  item: BatchItem;
+  /** Every message that carried this object generation: the first and its duplicates. */
+  ackIds: string[];
+}
+
+export interface RejectedMessage {
+  ackId: string;
+  messageId: string | undefined;
+  error: { code: ErrorCode; message: string };
+}
+
+export interface Classification {
+  /** Keyed by `objectKey` (bucket/name#generation); Map order is arrival order of the first copy. */
+  accepted: Map<string, AcceptedUpload>;
+  /** Messages beyond the first for an accepted key. */
+  duplicates: number;
+  skipped: Record<SkipReason, string[]>;
+  rejected: RejectedMessage[];
+}
+
+// GCS's own default when an upload names no type; the worker decides by extension then.
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+/** Classifies messages in the order given (pass every pull of one flush, oldest first). */
+export function classifyMessages(messages: readonly PulledMessage[]): Classification {
+  const accepted = new Map<string, AcceptedUpload>();
+  const skipped: Record<SkipReason, string[]> = { 'not-finalize': [], 'unsupported-format': [], 'no-object-resource': [] };
+  const rejected: RejectedMessage[] = [];
+  let duplicates = 0;
+
+  for (const message of messages) {
+    let notification;
+    try {
+      notification = parseGcsNotification(message);
+    } catch (err) {
+      rejected.push({ ackId: message.ackId, messageId: message.messageId, error: describeError(err) });
+      continue;
+    }
+    const { attributes, object } = notification;
+    if (attributes.eventType !== 'OBJECT_FINALIZE') {
+      skipped['not-finalize'].push(message.ackId);
+      continue;
+    }
+    // payloadFormat NONE carries no size or content type: the notification is misconfigured.
+    if (!object) {
+      skipped['no-object-resource'].push(message.ackId);
+      continue;
+    }
+    if (formatOf(object.name, object.contentType) === null) {
+      skipped['unsupported-format'].push(message.ackId);
+      continue;
+    }
+    const item: BatchItem = {
+      bucket: object.bucket,
+      name: object.name,
+      generation: object.generation,
+      size: Number(object.size),
+      contentType: object.contentType ?? DEFAULT_CONTENT_TYPE,
+    };
+    const key = objectKey(item);
+    const seen = accepted.get(key);
+    if (seen) {
+      seen.ackIds.push(message.ackId);
+      duplicates += 1;
+    } else {
+      accepted.set(key, { item, ackIds: [message.ackId] });
+    }
+  }
+  return { accepted, duplicates, skipped, rejected };
+}
+
+export interface BatchLimits {
+  maxItems: number;
+  maxBytes: number;
+}
+
+/**
+ * Greedy, order-preserving batching: a batch closes when the next item would exceed either
+ * limit. An item larger than maxBytes on its own goes in a batch alone rather than never.
+ */
+export function planBatches<T extends { size: number }>(items: Iterable<T>, limits: BatchLimits): T[][] {
+  if (!(limits.maxItems >= 1) || !(limits.maxBytes >= 1)) {
+    throw new RangeError(`batch limits must be >= 1 (maxItems ${limits.maxItems}, maxBytes ${limits.maxBytes})`);
+  }
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let currentBytes = 0;
+  for (const item of items) {
+    const fits = current.length < limits.maxItems && currentBytes + item.size <= limits.maxBytes;
+    if (!fits && current.length > 0) {
+      batches.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push(item);
+    currentBytes += item.size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}

@@ -1,0 +1,261 @@
+// The flush orchestrator: pull the uploads buffer in a loop, plan batches, publish them, then ack
+// exactly what was published (nack the rest so the next flush retries it). I/O only through deps.
+import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { Config } from '../config/index.js';
+import { BATCH_SCHEMA_ID, BatchMessageSchema, objectKey, type BatchItem, type BatchMessage } from '../contracts/batch.js';
+import { describeError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../logging.js';
+import { classifyMessages, planBatches, SKIP_REASONS, type Classification, type PulledMessage, type SkipReason } from './plan.js';
+import { ACK_IDS_PER_REQUEST, chunks, keepLeases, type LeaseKeeperOptions } from './lease-keeper.js';
+import { stopReason, type StopReason } from './stop-rule.js';
+
+/** The slice of `v1.SubscriberClient` flush uses (the real client satisfies it). */
+export interface FlushSubscriber {
+  pull(
+    request: { subscription: string; maxMessages: number },
+    options?: { timeout?: number },
+  ): Promise<[PullResponse, ...unknown[]]>;
+  acknowledge(request: { subscription: string; ackIds: string[] }): Promise<unknown>;
+  modifyAckDeadline(request: { subscription: string; ackIds: string[]; ackDeadlineSeconds: number }): Promise<unknown>;
+}
+
+interface PullResponse {
+  receivedMessages?:
+    | {
+        ackId?: string | null;
+        message?: {
+          messageId?: string | null;
+          data?: Uint8Array | string | null;
+          attributes?: Record<string, string> | null;
+        } | null;
+      }[]
+    | null;
+}
+
+export interface FlushDeps {
+  subscriber: FlushSubscriber;
+  /** Publishes one batch to the work topic; resolves with the message id. */
+  publishBatch: (message: BatchMessage) => Promise<string>;
+  /** Full path: projects/<project>/subscriptions/<name>. */
+  subscription: string;
+  /**
+   * timeBudgetMs bounds only the pull loop; publishing (DEFAULT_PUBLISH_TIMEOUT_MS per batch) and
+   * acking come after it. Keep timeBudgetMs + publish time well below the function timeout and
+   * Scheduler's attempt deadline. Acks must land before the messages' ack deadline: the lease
+   * keeper renews it every 5 s while the flush runs, so a short subscription deadline is safe.
+   */
+  settings: Config['flush'];
+  logger: Logger;
+  now?: () => number;
+  newBatchId?: () => string;
+  /** Deadline of one pull call; see DEFAULT_PULL_TIMEOUT_MS. */
+  pullTimeoutMs?: number;
+  leases?: Pick<LeaseKeeperOptions, 'renewEveryMs' | 'extendToSeconds'>;
+}
+
+export interface FlushSummary {
+  pulled: number;
+  /** Unique object generations accepted as work. */
+  accepted: number;
+  batches: number;
+  published: number;
+  failedBatches: number;
+  duplicates: number;
+  skipped: Record<SkipReason, number>;
+  rejected: number;
+  acked: number;
+  nacked: number;
+  /** Messages whose ack RPC failed: they come back and are batched again (the worker skips done work). */
+  ackFailures: number;
+  stoppedBecause: StopReason;
+  pullError: { code: ErrorCode; message: string; grpcCode?: number } | null;
+  durationMs: number;
+}
+
+/**
+ * Why a short deadline and not `returnImmediately`: returnImmediately is deprecated and in
+ * production often answers empty while messages wait, and without either the emulator holds an
+ * empty pull open ~60 s. With a deadline the server answers empty or DEADLINE_EXCEEDED when
+ * nothing is there; both count as an empty pull. A message the server hands out just as the
+ * deadline cancels the call is not lost: its lease runs out and it is delivered again.
+ */
+export const DEFAULT_PULL_TIMEOUT_MS = 2000;
+const MIN_PULL_TIMEOUT_MS = 200;
+const GRPC_DEADLINE_EXCEEDED = 4;
+const PUBLISH_CONCURRENCY = 8;
+const REJECTS_LOGGED_ONE_BY_ONE = 20;
+
+export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
+  const { subscriber, subscription, settings, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const startedAt = now();
+  const elapsed = () => now() - startedAt;
+
+  // Every ack and nack must land before the messages' ack deadline; the keeper renews it while
+  // this flush runs, so the subscription's ackDeadlineSeconds needs no margin for a long flush.
+  const leases = keepLeases({ subscriber, subscription, logger, ...deps.leases });
+  let pull: PullOutcome;
+  let classification: Classification;
+  let batches: BatchItem[][];
+  let outcomes: PromiseSettledResult<unknown>[];
+  try {
+    pull = await pullUntilStop(deps, elapsed, (ackIds) => leases.hold(ackIds));
+    classification = classifyMessages(pull.messages);
+    logRejected(logger, classification.rejected);
+    batches = planBatches(
+      [...classification.accepted.values()].map((a) => a.item),
+      { maxItems: settings.maxBatchItems, maxBytes: settings.maxBatchBytes },
+    );
+    outcomes = await publishBatches(deps, batches, now);
+  } finally {
+    await leases.stop();
+  }
+
+  // Ack what is settled for good (published, skipped, rejected); nack the failed batches' messages.
+  const ackIdsOf = (items: BatchItem[]) => items.flatMap((item) => classification.accepted.get(objectKey(item))?.ackIds ?? []);
+  const toAck: string[] = [
+    ...SKIP_REASONS.flatMap((reason) => classification.skipped[reason]),
+    ...classification.rejected.map((r) => r.ackId),
+  ];
+  const toNack: string[] = [];
+  let published = 0;
+  outcomes.forEach((outcome, i) => {
+    const ackIds = ackIdsOf(batches[i]!);
+    if (outcome.status === 'fulfilled') {
+      published += 1;
+      toAck.push(...ackIds);
+    } else {
+      toNack.push(...ackIds);
+    }
+  });
+  const acked = await forChunks(toAck, (ackIds) => subscriber.acknowledge({ subscription, ackIds }), logger, 'ack');
+  // A deadline of 0 hands the messages back now instead of when their lease runs out.
+  const nacked = await forChunks(toNack, (ackIds) => subscriber.modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 0 }), logger, 'nack');
+
+  const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, classification.skipped[r].length])) as Record<SkipReason, number>;
+  return {
+    pulled: pull.messages.length,
+    accepted: classification.accepted.size,
+    batches: batches.length,
+    published,
+    failedBatches: batches.length - published,
+    duplicates: classification.duplicates,
+    skipped,
+    rejected: classification.rejected.length,
+    acked,
+    nacked,
+    ackFailures: toAck.length - acked,
+    stoppedBecause: pull.stoppedBecause,
+    pullError: pull.pullError,
+    durationMs: elapsed(),
+  };
+}
+
+interface PullOutcome {
+  messages: PulledMessage[];
+  stoppedBecause: StopReason;
+  pullError: FlushSummary['pullError'];
+}
+
+/** Pulls until empty, full or out of time. Short pulls are normal; only empty ones count. */
+async function pullUntilStop(deps: FlushDeps, elapsed: () => number, hold: (ackIds: string[]) => void): Promise<PullOutcome> {
+  const { subscriber, subscription, settings, logger } = deps;
+  const pullTimeoutMs = deps.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+  const messages: PulledMessage[] = [];
+  let consecutiveEmptyPulls = 0;
+  for (;;) {
+    const reason = stopReason({ pulled: messages.length, consecutiveEmptyPulls, elapsedMs: elapsed() }, settings);
+    if (reason) return { messages, stoppedBecause: reason, pullError: null };
+    const maxMessages = Math.min(settings.pullSize, settings.maxMessages - messages.length);
+    const timeout = Math.max(MIN_PULL_TIMEOUT_MS, Math.min(pullTimeoutMs, settings.timeBudgetMs - elapsed()));
+    let received: PulledMessage[];
+    try {
+      received = await pullOnce(subscriber, subscription, maxMessages, timeout);
+    } catch (err) {
+      logger.error({ err, subscription }, 'flush: pull failed; publishing what was pulled so far');
+      const grpcCode = (err as { code?: unknown }).code;
+      const pullError = { ...describeError(err), ...(typeof grpcCode === 'number' ? { grpcCode } : {}) };
+      return { messages, stoppedBecause: 'pull-failed', pullError };
+    }
+    if (received.length === 0) {
+      consecutiveEmptyPulls += 1;
+      continue;
+    }
+    consecutiveEmptyPulls = 0;
+    hold(received.map((m) => m.ackId));
+    messages.push(...received);
+  }
+}
+
+/** Publishes every batch, bounded; all settle before anything is acked. */
+async function publishBatches(deps: FlushDeps, batches: BatchItem[][], now: () => number): Promise<PromiseSettledResult<unknown>[]> {
+  const { logger } = deps;
+  const newBatchId = deps.newBatchId ?? randomUUID;
+  const limit = pLimit(PUBLISH_CONCURRENCY);
+  return Promise.allSettled(
+    batches.map((items) =>
+      limit(async () => {
+        const message = BatchMessageSchema.parse({
+          schema: BATCH_SCHEMA_ID,
+          batchId: newBatchId(),
+          createdAt: new Date(now()).toISOString(),
+          items,
+        });
+        try {
+          const messageId = await deps.publishBatch(message);
+          logger.info({ batchId: message.batchId, itemCount: items.length, messageId }, 'flush: batch published');
+        } catch (err) {
+          logger.error({ err, batchId: message.batchId, itemCount: items.length }, 'flush: batch publish failed; its messages are nacked');
+          throw err;
+        }
+      }),
+    ),
+  );
+}
+
+async function pullOnce(subscriber: FlushSubscriber, subscription: string, maxMessages: number, timeout: number): Promise<PulledMessage[]> {
+  let response: PullResponse;
+  try {
+    [response] = await subscriber.pull({ subscription, maxMessages }, { timeout });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === GRPC_DEADLINE_EXCEEDED) return [];
+    throw err;
+  }
+  const out: PulledMessage[] = [];
+  for (const received of response.receivedMessages ?? []) {
+    if (!received.ackId) continue; // cannot be acked, so cannot be handled
+    out.push({
+      ackId: received.ackId,
+      messageId: received.message?.messageId ?? undefined,
+      data: received.message?.data,
+      attributes: received.message?.attributes,
+    });
+  }
+  return out;
+}
+
+/** Runs `call` over ack ids in request-sized chunks; a failed chunk is logged, the rest go on. */
+async function forChunks(ackIds: string[], call: (chunk: string[]) => Promise<unknown>, logger: Logger, what: string): Promise<number> {
+  let done = 0;
+  for (const chunk of chunks(ackIds, ACK_IDS_PER_REQUEST)) {
+    try {
+      await call(chunk);
+      done += chunk.length;
+    } catch (err) {
+      logger.error({ err, count: chunk.length }, `flush: ${what} request failed; those messages will be delivered again`);
+    }
+  }
+  return done;
+}
+
+// Malformed messages can never succeed, so they are acked; each is logged by id and problem,
+// never with its payload (it may be large or hold things that do not belong in logs).
+function logRejected(logger: Logger, rejected: ReturnType<typeof classifyMessages>['rejected']): void {
+  for (const r of rejected.slice(0, REJECTS_LOGGED_ONE_BY_ONE)) {
+    logger.warn({ messageId: r.messageId, error: r.error }, 'flush: rejected a malformed upload notification (acked)');
+  }
+  if (rejected.length > REJECTS_LOGGED_ONE_BY_ONE) {
+    logger.warn({ count: rejected.length - REJECTS_LOGGED_ONE_BY_ONE }, 'flush: more malformed notifications rejected');
+  }
+}

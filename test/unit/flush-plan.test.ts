@@ -1,0 +1,214 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyMessages, planBatches, type PulledMessage } from '../../shared/flush/plan.js';
+
+// A notification as GCS sends it with payloadFormat JSON_API_V1: attributes plus the object resource.
+function gcsMessage(
+  ackId: string,
+  object: { bucket?: string; name: string; generation?: string; size?: number; contentType?: string },
+  overrides: { eventType?: string; attributes?: Record<string, string>; data?: string | null } = {},
+): PulledMessage {
+  const bucket = object.bucket ?? 'in-bucket';
+  const generation = object.generation ?? '1700000000000001';
+  const resource = {
+    kind: 'storage#object',
+    bucket,
+    name: object.name,
+    generation,
+    metageneration: '1',
+    size: String(object.size ?? 1000),
+    ...(object.contentType === undefined ? {} : { contentType: object.contentType }),
+  };
+  return {
+    ackId,
+    messageId: `m-${ackId}`,
+    data: overrides.data === undefined ? Buffer.from(JSON.stringify(resource)) : overrides.data,
+    attributes: overrides.attributes ?? {
+      eventType: overrides.eventType ?? 'OBJECT_FINALIZE',
+      bucketId: bucket,
+      objectId: object.name,
+      objectGeneration: generation,
+      payloadFormat: 'JSON_API_V1',
+      notificationConfig: 'projects/_/buckets/in-bucket/notificationConfigs/1',
+    },
+  };
+}
+
+describe('classifyMessages', () => {
+  const cases: {
+    name: string;
+    messages: PulledMessage[];
+    accepted: string[];
+    acceptedAckIds?: Record<string, string[]>;
+    duplicates?: number;
+    skipped?: Partial<Record<string, string[]>>;
+    rejected?: string[];
+  }[] = [
+    { name: 'zero messages', messages: [], accepted: [] },
+    {
+      name: 'one tif finalize',
+      messages: [gcsMessage('a', { name: 'scenes/x.tif', contentType: 'image/tiff' })],
+      accepted: ['in-bucket/scenes/x.tif#1700000000000001'],
+    },
+    {
+      name: 'generic content type decided by extension; missing type becomes octet-stream',
+      messages: [
+        gcsMessage('a', { name: 'x.PNG', contentType: 'application/octet-stream' }),
+        gcsMessage('b', { name: 'y.tiff' }),
+        gcsMessage('c', { name: 'notes.txt', contentType: 'application/octet-stream' }),
+      ],
+      accepted: ['in-bucket/x.PNG#1700000000000001', 'in-bucket/y.tiff#1700000000000001'],
+      skipped: { 'unsupported-format': ['c'] },
+    },
+    {
+      name: 'duplicates (same generation) fold into one item carrying every ack id, in arrival order',
+      messages: [
+        gcsMessage('a1', { name: 'a.tif' }),
+        gcsMessage('b1', { name: 'b.tif' }),
+        gcsMessage('a2', { name: 'a.tif' }),
+        gcsMessage('a3', { name: 'a.tif' }),
+      ],
+      accepted: ['in-bucket/a.tif#1700000000000001', 'in-bucket/b.tif#1700000000000001'],
+      acceptedAckIds: { 'in-bucket/a.tif#1700000000000001': ['a1', 'a2', 'a3'], 'in-bucket/b.tif#1700000000000001': ['b1'] },
+      duplicates: 2,
+    },
+    {
+      name: 'a new generation of the same name is new work, not a duplicate',
+      messages: [gcsMessage('g1', { name: 'a.tif', generation: '1' }), gcsMessage('g2', { name: 'a.tif', generation: '2' })],
+      accepted: ['in-bucket/a.tif#1', 'in-bucket/a.tif#2'],
+      duplicates: 0,
+    },
+    {
+      name: 'same name in two buckets is two items',
+      messages: [gcsMessage('x', { bucket: 'b-one', name: 'a.tif' }), gcsMessage('y', { bucket: 'b-two', name: 'a.tif' })],
+      accepted: ['b-one/a.tif#1700000000000001', 'b-two/a.tif#1700000000000001'],
+    },
+    {
+      name: 'non-finalize events are skipped',
+      messages: [
+        gcsMessage('d', { name: 'a.tif' }, { eventType: 'OBJECT_DELETE' }),
+        gcsMessage('m', { name: 'a.tif' }, { eventType: 'OBJECT_METADATA_UPDATE' }),
+        gcsMessage('r', { name: 'a.tif' }, { eventType: 'OBJECT_ARCHIVE' }),
+      ],
+      accepted: [],
+      skipped: { 'not-finalize': ['d', 'm', 'r'] },
+    },
+    {
+      name: 'unsupported content: jpeg by type, txt by extension, a folder placeholder',
+      messages: [
+        gcsMessage('j', { name: 'photo.tif', contentType: 'image/jpeg' }),
+        gcsMessage('t', { name: 'readme.txt', contentType: 'text/plain' }),
+        gcsMessage('f', { name: 'folder/', size: 0 }),
+      ],
+      accepted: [],
+      skipped: { 'unsupported-format': ['j', 't', 'f'] },
+    },
+    {
+      name: 'payloadFormat NONE carries no object resource',
+      messages: [
+        gcsMessage('n', { name: 'a.tif' }, {
+          data: null,
+          attributes: { eventType: 'OBJECT_FINALIZE', bucketId: 'in-bucket', objectId: 'a.tif', objectGeneration: '5', payloadFormat: 'NONE' },
+        }),
+      ],
+      accepted: [],
+      skipped: { 'no-object-resource': ['n'] },
+    },
+    {
+      name: 'malformed: not JSON, empty data, bad attributes, missing attributes, payload/attribute mismatch, bad size',
+      messages: [
+        gcsMessage('notjson', { name: 'a.tif' }, { data: '{not json' }),
+        gcsMessage('empty', { name: 'a.tif' }, { data: '' }),
+        gcsMessage('badattr', { name: 'a.tif' }, { eventType: 'OBJECT_EXPLODE' }),
+        { ackId: 'noattr', data: Buffer.from('{}'), attributes: null },
+        gcsMessage('mismatch', { name: 'a.tif' }, {
+          attributes: { eventType: 'OBJECT_FINALIZE', bucketId: 'in-bucket', objectId: 'other.tif', objectGeneration: '1700000000000001', payloadFormat: 'JSON_API_V1' },
+        }),
+        gcsMessage('badsize', { name: 'a.tif' }, {
+          data: JSON.stringify({ bucket: 'in-bucket', name: 'a.tif', generation: '1700000000000001', size: -3 }),
+        }),
+      ],
+      accepted: [],
+      rejected: ['notjson', 'empty', 'badattr', 'noattr', 'mismatch', 'badsize'],
+    },
+  ];
+
+  for (const c of cases) {
+    test(c.name, () => {
+      const out = classifyMessages(c.messages);
+      assert.deepEqual([...out.accepted.keys()], c.accepted);
+      for (const [key, ackIds] of Object.entries(c.acceptedAckIds ?? {})) assert.deepEqual(out.accepted.get(key)?.ackIds, ackIds);
+      assert.equal(out.duplicates, c.duplicates ?? 0);
+      assert.deepEqual(out.skipped, { 'not-finalize': [], 'unsupported-format': [], 'no-object-resource': [], ...c.skipped });
+      assert.deepEqual(out.rejected.map((r) => r.ackId), c.rejected ?? []);
+      for (const r of out.rejected) assert.equal(r.error.code, 'INVALID_MESSAGE');
+      // every message is accounted for exactly once
+      const seen = [
+        ...[...out.accepted.values()].flatMap((a) => a.ackIds),
+        ...Object.values(out.skipped).flat(),
+        ...out.rejected.map((r) => r.ackId),
+      ];
+      assert.deepEqual(seen.sort(), c.messages.map((m) => m.ackId).sort());
+    });
+  }
+
+  test('the batch item carries size as a number and the content type', () => {
+    const out = classifyMessages([gcsMessage('a', { name: 'a.tif', size: 123456, contentType: 'image/tiff' }), gcsMessage('b', { name: 'b.png' })]);
+    assert.deepEqual([...out.accepted.values()].map((a) => a.item), [
+      { bucket: 'in-bucket', name: 'a.tif', generation: '1700000000000001', size: 123456, contentType: 'image/tiff' },
+      { bucket: 'in-bucket', name: 'b.png', generation: '1700000000000001', size: 1000, contentType: 'application/octet-stream' },
+    ]);
+  });
+
+  test('duplicates across pulls: classify the concatenation of every pull in order', () => {
+    const pull1 = [gcsMessage('p1a', { name: 'a.tif' }), gcsMessage('p1b', { name: 'b.tif' })];
+    const pull2 = [gcsMessage('p2b', { name: 'b.tif' }), gcsMessage('p2c', { name: 'c.tif' })];
+    const out = classifyMessages([...pull1, ...pull2]);
+    assert.deepEqual([...out.accepted.values()].map((a) => a.item.name), ['a.tif', 'b.tif', 'c.tif']);
+    assert.deepEqual(out.accepted.get('in-bucket/b.tif#1700000000000001')?.ackIds, ['p1b', 'p2b']);
+    assert.equal(out.duplicates, 1);
+  });
+});
+
+describe('planBatches', () => {
+  const item = (id: string, size: number) => ({ id, size });
+  const ids = (batches: { id: string }[][]) => batches.map((b) => b.map((i) => i.id).join(''));
+  const cases: { name: string; sizes: [string, number][]; maxItems: number; maxBytes: number; expect: string[] }[] = [
+    { name: 'zero items, zero batches', sizes: [], maxItems: 3, maxBytes: 100, expect: [] },
+    { name: 'one item', sizes: [['a', 10]], maxItems: 3, maxBytes: 100, expect: ['a'] },
+    { name: 'many items cut by count', sizes: [['a', 1], ['b', 1], ['c', 1], ['d', 1], ['e', 1], ['f', 1], ['g', 1]], maxItems: 3, maxBytes: 100, expect: ['abc', 'def', 'g'] },
+    { name: 'exactly at the item limit', sizes: [['a', 1], ['b', 1], ['c', 1]], maxItems: 3, maxBytes: 100, expect: ['abc'] },
+    { name: 'exactly at the byte limit stays together', sizes: [['a', 40], ['b', 60], ['c', 1]], maxItems: 10, maxBytes: 100, expect: ['ab', 'c'] },
+    { name: 'one byte over the limit cuts', sizes: [['a', 40], ['b', 61]], maxItems: 10, maxBytes: 100, expect: ['a', 'b'] },
+    { name: 'an oversize item goes alone, order kept', sizes: [['a', 10], ['B', 500], ['c', 10], ['d', 10]], maxItems: 10, maxBytes: 100, expect: ['a', 'B', 'cd'] },
+    { name: 'oversize first and last', sizes: [['A', 101], ['b', 1], ['C', 999]], maxItems: 10, maxBytes: 100, expect: ['A', 'b', 'C'] },
+    { name: 'maxItems 1', sizes: [['a', 1], ['b', 1]], maxItems: 1, maxBytes: 100, expect: ['a', 'b'] },
+    { name: 'zero-byte items still count toward items', sizes: [['a', 0], ['b', 0], ['c', 0]], maxItems: 2, maxBytes: 1, expect: ['ab', 'c'] },
+    { name: 'byte limit closes before item limit', sizes: [['a', 30], ['b', 30], ['c', 30], ['d', 30]], maxItems: 8, maxBytes: 64, expect: ['ab', 'cd'] },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const batches = planBatches(c.sizes.map(([id, size]) => item(id, size)), { maxItems: c.maxItems, maxBytes: c.maxBytes });
+      assert.deepEqual(ids(batches), c.expect);
+    });
+  }
+
+  test('invariants over a large random input: order kept, limits held, nothing lost', () => {
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const items = Array.from({ length: 2000 }, (_, i) => item(String(i), Math.floor(rand() * 300)));
+    const limits = { maxItems: 7, maxBytes: 500 };
+    const batches = planBatches(items, limits);
+    assert.deepEqual(batches.flat(), items);
+    for (const b of batches) {
+      assert.ok(b.length >= 1 && b.length <= limits.maxItems);
+      const bytes = b.reduce((s, i) => s + i.size, 0);
+      assert.ok(bytes <= limits.maxBytes || b.length === 1);
+    }
+  });
+
+  test('limits below 1 are a programming error', () => {
+    assert.throws(() => planBatches([item('a', 1)], { maxItems: 0, maxBytes: 10 }), RangeError);
+    assert.throws(() => planBatches([item('a', 1)], { maxItems: 1, maxBytes: 0 }), RangeError);
+  });
+});
