@@ -3,6 +3,7 @@
 
 export const ERROR_CODES = [
   // input problems: permanent, they become `failed` result events
+  'INPUT_NOT_FOUND',
   'EMPTY_OBJECT',
   'UNSUPPORTED_FORMAT',
   'CORRUPT_IMAGE',
@@ -22,6 +23,7 @@ export const ERROR_CODES = [
   'STORAGE_UNAVAILABLE',
   'PUBSUB_UNAVAILABLE',
   'TIMEOUT',
+  'BATCH_INCOMPLETE',
   'INTERNAL',
 ] as const;
 

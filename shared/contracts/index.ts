@@ -4,3 +4,4 @@ export * from './batch.js';
 export * from './result-event.js';
 export * from './pubsub-message.js';
 export * from './supported-formats.js';
+export * from './pubsub-cloudevent.js';

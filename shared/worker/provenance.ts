@@ -1,0 +1,97 @@
+// The custom metadata written on every mask: which input generation and which model made it.
+// It is what makes a redelivered item recognisable as done, and what users audit outputs by.
+import type { ObjectRef } from '../contracts/batch.js';
+import type { ModelIdentity } from '../contracts/result-event.js';
+
+const KEYS = {
+  sourceBucket: 'cloudseg-source-bucket',
+  sourceName: 'cloudseg-source-name',
+  sourceGeneration: 'cloudseg-source-generation',
+  modelName: 'cloudseg-model-name',
+  modelVersion: 'cloudseg-model-version',
+  modelMd5: 'cloudseg-model-md5',
+  modelRev: 'cloudseg-model-rev',
+  modelTag: 'cloudseg-model-tag',
+  cloudFraction: 'cloudseg-cloud-fraction',
+  width: 'cloudseg-width',
+  height: 'cloudseg-height',
+} as const;
+
+export interface Provenance {
+  source: ObjectRef;
+  model: ModelIdentity;
+  cloudFraction: number;
+  width: number;
+  height: number;
+}
+
+export function provenanceMetadata(p: Provenance): Record<string, string> {
+  const m: Record<string, string> = {
+    [KEYS.sourceBucket]: p.source.bucket,
+    [KEYS.sourceName]: p.source.name,
+    [KEYS.sourceGeneration]: p.source.generation,
+    [KEYS.modelName]: p.model.name,
+    [KEYS.modelVersion]: p.model.version,
+    [KEYS.modelMd5]: p.model.md5,
+    [KEYS.cloudFraction]: p.cloudFraction.toFixed(6),
+    [KEYS.width]: String(p.width),
+    [KEYS.height]: String(p.height),
+  };
+  if (p.model.rev) m[KEYS.modelRev] = p.model.rev;
+  if (p.model.tag) m[KEYS.modelTag] = p.model.tag;
+  return m;
+}
+
+/** What an existing mask says about itself; null fields when it was not written by cloudseg. */
+export interface ExistingMask {
+  generation: string;
+  source: ObjectRef | null;
+  modelMd5: string | null;
+  modelName: string | null;
+  modelVersion: string | null;
+  cloudFraction: number | null;
+  width: number | null;
+  height: number | null;
+}
+
+export function readProvenance(generation: string, metadata: Record<string, unknown> | undefined): ExistingMask {
+  const get = (k: string): string | null => {
+    const v = metadata?.[k];
+    return typeof v === 'string' && v !== '' ? v : null;
+  };
+  const bucket = get(KEYS.sourceBucket);
+  const name = get(KEYS.sourceName);
+  const sourceGeneration = get(KEYS.sourceGeneration);
+  const num = (k: string) => {
+    const v = get(k);
+    return v === null || !Number.isFinite(Number(v)) ? null : Number(v);
+  };
+  return {
+    generation,
+    source: bucket && name && sourceGeneration ? { bucket, name, generation: sourceGeneration } : null,
+    modelMd5: get(KEYS.modelMd5),
+    modelName: get(KEYS.modelName),
+    modelVersion: get(KEYS.modelVersion),
+    cloudFraction: num(KEYS.cloudFraction),
+    width: num(KEYS.width),
+    height: num(KEYS.height),
+  };
+}
+
+export type MaskVerdict = 'absent' | 'same-work' | 'newer-input' | 'stale';
+
+/**
+ * Compares an existing mask with the work at hand: the same input generation and model means done;
+ * a later generation of the same input means ours is outdated; anything else may be replaced.
+ */
+export function judgeExistingMask(existing: ExistingMask | null, input: ObjectRef, modelMd5: string): MaskVerdict {
+  if (!existing) return 'absent';
+  const src = existing.source;
+  if (src && src.bucket === input.bucket && src.name === input.name) {
+    const theirs = BigInt(src.generation);
+    const ours = BigInt(input.generation);
+    if (theirs > ours) return 'newer-input';
+    if (theirs === ours && existing.modelMd5 === modelMd5) return 'same-work';
+  }
+  return 'stale';
+}

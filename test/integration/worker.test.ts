@@ -1,0 +1,209 @@
+// The worker function served by the real functions-framework, with the real storage client on
+// the local GCS server and the real Pub/Sub client on the emulator.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Storage } from '@google-cloud/storage';
+import sharp from 'sharp';
+import { startGcsServer, type GcsServer } from '../../infra/local/gcs-server/index.js';
+import { readSampleManifest, type Sample } from '../../infra/local/samples.js';
+import { createPubSub, subscriptionPath } from '../../shared/cloud/pubsub.js';
+import { createStorage } from '../../shared/cloud/storage.js';
+import type { BatchItem } from '../../shared/contracts/batch.js';
+import { decodeImage } from '../../shared/imaging/decode.js';
+import { encodeRasterGeoTiff } from '../../shared/imaging/stack.js';
+import { segmentImage } from '../../shared/worker/segment-image.js';
+import { EMULATOR_MISSING, useEmulator } from '../support/emulator.js';
+import { pullResults } from '../support/results.js';
+import { batchOf, deliverBatch, listenOnLoopback } from '../support/worker-server.js';
+
+const PROJECT = 'cloudseg-worker-test';
+const INPUT = 'wt-input';
+const OUTPUT = 'wt-output';
+const WORK = 'wt-work';
+const RESULTS = 'wt-results';
+const RESULTS_SUB = 'wt-results-sub';
+
+describe('worker', { skip: EMULATOR_MISSING }, () => {
+  useEmulator();
+  let gcs: GcsServer;
+  let storage: Storage;
+  let pubsub: PubSub;
+  let workerUrl: string;
+  let root: string;
+  let samples: Sample[];
+  let closeWorker: () => Promise<void>;
+
+  before(async () => {
+    Object.assign(process.env, {
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      CLOUDSEG_INPUT_BUCKET: INPUT,
+      CLOUDSEG_OUTPUT_BUCKET: OUTPUT,
+      CLOUDSEG_WORK_TOPIC: WORK,
+      CLOUDSEG_RESULTS_TOPIC: RESULTS,
+      LOG_LEVEL: 'warn',
+    });
+    root = await mkdtemp(join(tmpdir(), 'cloudseg-worker-test-'));
+    pubsub = createPubSub(PROJECT);
+    gcs = await startGcsServer({ rootDir: root, projectId: PROJECT, pubsub });
+    Object.assign(process.env, gcs.env);
+    storage = createStorage(PROJECT);
+    await gcs.createBucket(INPUT);
+    await gcs.createBucket(OUTPUT);
+    await pubsub.createTopic(RESULTS);
+    await pubsub.topic(RESULTS).createSubscription(RESULTS_SUB);
+    const { workerInstance } = await import('../../functions/worker.js');
+    const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+    const server = getTestServer('worker');
+    workerUrl = await listenOnLoopback(server);
+    closeWorker = async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await workerInstance().runtime.close();
+    };
+    samples = await readSampleManifest();
+  });
+
+  after(async () => {
+    await closeWorker?.();
+    await gcs?.stop();
+    await pubsub?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const results = (n: number) => pullResults(pubsub, subscriptionPath(PROJECT, RESULTS_SUB), n, 300_000);
+
+  async function upload(name: string, bytes: Buffer | Uint8Array, contentType = 'image/tiff'): Promise<BatchItem> {
+    const file = storage.bucket(INPUT).file(name);
+    await file.save(Buffer.from(bytes), { resumable: false, contentType });
+    return { bucket: INPUT, name, generation: String(file.metadata.generation), size: bytes.length, contentType };
+  }
+
+  async function maskPixels(name: string): Promise<Buffer> {
+    const [png] = await storage.bucket(OUTPUT).file(name).download();
+    return sharp(png).greyscale().raw().toBuffer();
+  }
+
+  test('real scenes come back as masks equal to the model run directly, with result events', async () => {
+    const picked = samples.slice(0, 2);
+    const items: BatchItem[] = [];
+    for (const s of picked) items.push(await upload(`scenes/${s.id}.tif`, await readFile(s.imagePath)));
+    const res = await deliverBatch(workerUrl, PROJECT, WORK, batchOf(items), 'eventarc');
+    assert.ok(res.ok, `worker answered ${res.status}`);
+    const events = await results(items.length);
+    const { workerInstance } = await import('../../functions/worker.js');
+    const model = await workerInstance().runtime.model();
+    for (const [i, s] of picked.entries()) {
+      const event = events.find((e) => e.input.name === items[i]!.name)!;
+      assert.equal(event.status, 'succeeded', JSON.stringify(event.error));
+      assert.equal(event.input.generation, items[i]!.generation);
+      assert.equal(event.model.md5, model.identity.md5);
+      assert.ok(event.output && event.output.name === `scenes/${s.id}.mask.png`);
+      assert.equal(Boolean(event.output.georeferenced), s.georeferenced, 'a georeferenced input (only) also gets a GeoTIFF mask');
+      for (const stage of ['download', 'decode', 'infer', 'encode', 'upload', 'total'] as const) {
+        assert.ok((event.timingsMs[stage] ?? -1) >= 0, `timing ${stage}`);
+      }
+      const direct = await segmentImage(model, { bytes: await readFile(s.imagePath), name: s.imagePath }, { maxPixels: 1e8 });
+      const pipeline = await maskPixels(event.output.name);
+      assert.equal(pipeline.length, direct.width * direct.height);
+      assert.ok(Buffer.from(direct.mask).equals(pipeline), 'pipeline mask equals the model run directly');
+      assert.ok(Math.abs(event.cloudFraction! - direct.cloudFraction) < 1e-6);
+      const [meta] = await storage.bucket(OUTPUT).file(event.output.name).getMetadata();
+      assert.equal(meta.metadata?.['cloudseg-source-generation'], items[i]!.generation);
+      assert.equal(meta.metadata?.['cloudseg-model-md5'], model.identity.md5);
+      if (event.output.georeferenced) {
+        const [tifBytes] = await storage.bucket(OUTPUT).file(event.output.georeferenced.name).download();
+        const tif = await decodeImage(new Uint8Array(tifBytes), { maxPixels: 1e8 });
+        assert.deepEqual(tif.georef, direct.georef, 'the GeoTIFF mask keeps the input georeference');
+        assert.ok(Buffer.from(tif.data.buffer, tif.data.byteOffset, tif.data.byteLength).equals(pipeline));
+      }
+    }
+  });
+
+  test('a redelivered batch writes nothing twice, also when two deliveries run at once', async () => {
+    const s = samples[0]!;
+    const item = await upload(`redeliver/${s.id}.tif`, await readFile(s.imagePath));
+    const batch = batchOf([item]);
+    // Two deliveries at once (a push redelivered while the first still runs), then one more later.
+    const [a, b] = await Promise.all([
+      deliverBatch(workerUrl, PROJECT, WORK, batch, 'eventarc'),
+      deliverBatch(workerUrl, PROJECT, WORK, batch, 'emulator-push'),
+    ]);
+    assert.ok(a.ok && b.ok);
+    const first = await results(2);
+    assert.deepEqual(first.map((e) => e.status).sort(), ['duplicate', 'succeeded']);
+    const [meta] = await storage.bucket(OUTPUT).file(`redeliver/${s.id}.mask.png`).getMetadata();
+    assert.ok((await deliverBatch(workerUrl, PROJECT, WORK, batch, 'emulator-push')).ok);
+    const [again] = await results(1);
+    assert.equal(again!.status, 'duplicate');
+    assert.equal(again!.output?.generation, String(meta.generation));
+    const [metaAfter] = await storage.bucket(OUTPUT).file(`redeliver/${s.id}.mask.png`).getMetadata();
+    assert.equal(String(metaAfter.generation), String(meta.generation), 'mask was not rewritten');
+  });
+
+  test('bad images give failed events with clear codes and the batch goes on', async () => {
+    const good = await readFile(samples[0]!.imagePath);
+    const raster = await decodeImage(new Uint8Array(good), { maxPixels: 1e8 });
+    const threeBands = new Uint16Array(raster.width * raster.height * 3);
+    const wrongBands = await encodeRasterGeoTiff({ ...raster, bands: 3, data: threeBands, dtype: 'uint16' });
+    const items = [
+      await upload('bad/truncated.tif', good.subarray(0, Math.floor(good.length / 3))),
+      await upload('bad/empty.tif', Buffer.alloc(0)),
+      await upload('bad/three-bands.tif', wrongBands),
+      await upload('bad/not-an-image.png', Buffer.from('hello, not a PNG'), 'image/png'),
+      await upload('bad/fine.tif', good),
+    ];
+    const res = await deliverBatch(workerUrl, PROJECT, WORK, batchOf(items), 'eventarc');
+    assert.ok(res.ok, 'permanent failures are acked, not retried');
+    const events = await results(items.length);
+    const code = (name: string) => events.find((e) => e.input.name === name)?.error?.code;
+    assert.equal(code('bad/truncated.tif'), 'CORRUPT_IMAGE');
+    assert.equal(code('bad/empty.tif'), 'EMPTY_OBJECT');
+    assert.equal(code('bad/three-bands.tif'), 'BAND_MISMATCH');
+    assert.equal(code('bad/not-an-image.png'), 'UNSUPPORTED_FORMAT');
+    assert.equal(events.find((e) => e.input.name === 'bad/fine.tif')?.status, 'succeeded');
+    for (const e of events.filter((e) => e.status === 'failed')) {
+      assert.equal(e.output, null);
+      assert.ok(e.error!.message.length > 10, e.error!.message);
+    }
+  });
+
+  test('an overwritten input is reported superseded, not processed', async () => {
+    const bytes = await readFile(samples[0]!.imagePath);
+    const old = await upload('over/scene.tif', bytes);
+    await upload('over/scene.tif', bytes); // a newer generation replaces it
+    const res = await deliverBatch(workerUrl, PROJECT, WORK, batchOf([old]), 'emulator-push');
+    assert.ok(res.ok);
+    const [event] = await results(1);
+    assert.equal(event!.status, 'superseded');
+    assert.equal(event!.output, null);
+  });
+
+  test('a transient failure fails the call; the redelivery skips work already done', async () => {
+    const item = await upload('transient/scene.tif', await readFile(samples[0]!.imagePath));
+    await pubsub.topic(RESULTS).delete(); // publishing the result event now fails
+    const res = await deliverBatch(workerUrl, PROJECT, WORK, batchOf([item]), 'eventarc');
+    assert.ok(res.status >= 500, `expected a failure status, got ${res.status}`);
+    await pubsub.createTopic(RESULTS);
+    await pubsub.subscription(RESULTS_SUB).delete().catch(() => undefined);
+    await pubsub.topic(RESULTS).createSubscription(RESULTS_SUB);
+    const [meta] = await storage.bucket(OUTPUT).file('transient/scene.mask.png').getMetadata();
+    const retry = await deliverBatch(workerUrl, PROJECT, WORK, batchOf([item]), 'eventarc');
+    assert.ok(retry.ok);
+    const [event] = await results(1);
+    assert.equal(event!.status, 'duplicate', 'the mask written before the failure is reused');
+    assert.equal(event!.output?.generation, String(meta.generation));
+  });
+
+  test('a malformed work message is dropped (acked), not retried forever', async () => {
+    const res = await fetch(`${workerUrl}/projects/${PROJECT}/topics/${WORK}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subscription: 's', message: { data: Buffer.from('{"not":"a batch"}').toString('base64'), messageId: '1', publishTime: new Date().toISOString() } }),
+    });
+    assert.ok(res.ok);
+  });
+});
