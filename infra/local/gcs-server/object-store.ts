@@ -1,0 +1,417 @@
+// Objects on disk: a bucket is the folder <rootDir>/<bucket>, an object the file at its name, and
+// what GCS keeps beside the bytes (generation, hashes, metadata) a JSON sidecar in <rootDir>/.gcs-meta.
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { hashFile, type ObjectHashes } from './checksums.js';
+import { contentTypeForName, DEFAULT_CONTENT_TYPE } from './content-types.js';
+import { fromFsError, notFound } from './errors.js';
+import { nextGeneration } from './generation-clock.js';
+import { KeyLock } from './key-lock.js';
+import { checkBucketName, checkObjectName } from './object-names.js';
+import { checkExisting, checkWrite, type Preconditions } from './preconditions.js';
+
+/** Identifies the bytes a sidecar describes; a file whose stamp differs was changed behind our back. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+/** The fields a writer may set on an object (upload metadata or a PATCH). */
+export interface WritableFields {
+  contentType?: string;
+  cacheControl?: string;
+  contentDisposition?: string;
+  contentEncoding?: string;
+  contentLanguage?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface StoredObject extends WritableFields {
+  bucket: string;
+  name: string;
+  generation: string;
+  metageneration: string;
+  size: number;
+  contentType: string;
+  md5Hash: string;
+  crc32c: string;
+  timeCreated: string;
+  updated: string;
+  file: FileStamp;
+}
+
+/** A completed write: the new live object and the one it replaced, if any. */
+export interface Committed {
+  object: StoredObject;
+  replaced: StoredObject | null;
+}
+
+export interface ObjectStoreOptions {
+  rootDir: string;
+  /** Give files without a sidecar (copied in while nobody watched) a generation when first read. */
+  adoptUnknownFiles: boolean;
+}
+
+const META_DIR = '.gcs-meta';
+const EDITABLE_FIELDS = ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage'] as const;
+
+export class ObjectStore {
+  readonly rootDir: string;
+  readonly #adoptUnknownFiles: boolean;
+  readonly #lock = new KeyLock();
+
+  constructor(options: ObjectStoreOptions) {
+    this.rootDir = options.rootDir;
+    this.#adoptUnknownFiles = options.adoptUnknownFiles;
+  }
+
+  bucketDir(bucket: string): string {
+    return join(this.rootDir, checkBucketName(bucket));
+  }
+
+  /** Where the store keeps bucket records and temp files; never inside a bucket folder. */
+  metaDir(...parts: string[]): string {
+    return join(this.rootDir, META_DIR, ...parts);
+  }
+
+  /** Creates the metadata tree; temp files left by a crashed server (one server per rootDir) go. */
+  async init(): Promise<void> {
+    await rm(this.metaDir('tmp'), { recursive: true, force: true });
+    await mkdir(this.metaDir('tmp'), { recursive: true });
+    await mkdir(this.metaDir('objects'), { recursive: true });
+  }
+
+  async hasBucket(bucket: string): Promise<boolean> {
+    try {
+      return (await stat(this.bucketDir(bucket))).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  async requireBucket(bucket: string): Promise<void> {
+    if (!(await this.hasBucket(bucket))) throw notFound(`The specified bucket does not exist: ${bucket}`);
+  }
+
+  /** A fresh temp file path on the same file system, so a finished upload lands with one rename. */
+  tempPath(): string {
+    return this.metaDir('tmp', `${randomUUID()}.part`);
+  }
+
+  /** The live object; 404 when missing. Files without a sidecar are adopted when that is allowed. */
+  async get(bucket: string, name: string): Promise<StoredObject> {
+    checkObjectName(name);
+    const found = await this.#readLive(bucket, name);
+    if (found) return found;
+    if (this.#adoptUnknownFiles) {
+      const adopted = await this.adopt(bucket, name);
+      if (adopted) return adopted.object;
+      const again = await this.#readLive(bucket, name);
+      if (again) return again;
+    }
+    throw notFound(`No such object: ${bucket}/${name}`);
+  }
+
+  /**
+   * The live object and an open handle on its bytes, taken together under the object's lock so a
+   * concurrent overwrite cannot pair new metadata with old bytes; `check` runs preconditions.
+   */
+  async openForRead(bucket: string, name: string, check: (object: StoredObject) => void): Promise<{ object: StoredObject; handle: FileHandle }> {
+    await this.get(bucket, name);
+    return this.#lock.run(key(bucket, name), async () => {
+      const object = await this.#readLive(bucket, name);
+      if (!object) throw notFound(`No such object: ${bucket}/${name}`);
+      check(object);
+      try {
+        return { object, handle: await open(this.#dataPath(bucket, name), 'r') };
+      } catch (err) {
+        throw fromFsError(err, `${bucket}/${name}`);
+      }
+    });
+  }
+
+  /** Moves a finished temp file into place as the new live generation, if the preconditions hold. */
+  async commitUpload(input: {
+    bucket: string;
+    name: string;
+    tempPath: string;
+    hashes: ObjectHashes;
+    size: number;
+    fields: WritableFields;
+    preconditions: Preconditions;
+  }): Promise<Committed> {
+    const { bucket, name } = input;
+    checkObjectName(name);
+    try {
+      await this.requireBucket(bucket);
+      return await this.#lock.run(key(bucket, name), async () => {
+        const replaced = await this.#readLive(bucket, name);
+        checkWrite(replaced, input.preconditions);
+        const dataPath = this.#dataPath(bucket, name);
+        await this.#moveIntoPlace(input.tempPath, dataPath, `${bucket}/${name}`);
+        const now = new Date().toISOString();
+        const object: StoredObject = {
+          ...pickWritable(input.fields),
+          bucket,
+          name,
+          generation: nextGeneration(),
+          metageneration: '1',
+          size: input.size,
+          contentType: input.fields.contentType || DEFAULT_CONTENT_TYPE,
+          md5Hash: input.hashes.md5Hash,
+          crc32c: input.hashes.crc32c,
+          timeCreated: now,
+          updated: now,
+          file: await stampOf(dataPath),
+        };
+        await this.#writeSidecar(object);
+        return { object, replaced };
+      });
+    } finally {
+      await unlink(input.tempPath).catch(() => undefined);
+    }
+  }
+
+  /** Metadata update: editable fields replace, custom metadata merges (null deletes a key). */
+  async patch(bucket: string, name: string, preconditions: Preconditions, patch: PatchBody): Promise<StoredObject> {
+    await this.get(bucket, name);
+    return this.#lock.run(key(bucket, name), async () => {
+      const live = await this.#readLive(bucket, name);
+      if (!live) throw notFound(`No such object: ${bucket}/${name}`);
+      checkExisting(live, preconditions, `${bucket}/${name}`);
+      const next: StoredObject = { ...live };
+      for (const field of EDITABLE_FIELDS) {
+        if (!(field in patch)) continue;
+        const value = patch[field];
+        if (value === null || value === undefined || value === '') {
+          if (field === 'contentType') next.contentType = DEFAULT_CONTENT_TYPE;
+          else delete next[field];
+        } else next[field] = String(value);
+      }
+      if (patch.metadata === null) delete next.metadata;
+      else if (patch.metadata !== undefined) {
+        const merged: Record<string, string> = { ...(live.metadata ?? {}) };
+        for (const [k, v] of Object.entries(patch.metadata)) {
+          if (v === null) delete merged[k];
+          else merged[k] = String(v);
+        }
+        if (Object.keys(merged).length > 0) next.metadata = merged;
+        else delete next.metadata;
+      }
+      next.metageneration = (BigInt(live.metageneration) + 1n).toString();
+      next.updated = new Date().toISOString();
+      await this.#writeSidecar(next);
+      return next;
+    });
+  }
+
+  async delete(bucket: string, name: string, preconditions: Preconditions): Promise<StoredObject> {
+    await this.get(bucket, name);
+    return this.#lock.run(key(bucket, name), async () => {
+      const live = await this.#readLive(bucket, name);
+      if (!live) throw notFound(`No such object: ${bucket}/${name}`);
+      checkExisting(live, preconditions, `${bucket}/${name}`);
+      await unlink(this.#dataPath(bucket, name)).catch(ignoreMissing);
+      await unlink(this.#sidecarPath(bucket, name)).catch(ignoreMissing);
+      await pruneEmptyDirs(dirname(this.#dataPath(bucket, name)), this.bucketDir(bucket));
+      await pruneEmptyDirs(dirname(this.#sidecarPath(bucket, name)), this.metaDir('objects', bucket));
+      return live;
+    });
+  }
+
+  /**
+   * Gives a file that is not (or no longer) what its sidecar describes a new generation: hashes it,
+   * takes the content type from its extension. Null when the sidecar already matches the file or
+   * the file changed while being hashed (a copy still in progress).
+   */
+  async adopt(bucket: string, name: string): Promise<Committed | null> {
+    checkObjectName(name);
+    return this.#lock.run(key(bucket, name), async () => {
+      const dataPath = this.#dataPath(bucket, name);
+      let before: FileStamp;
+      try {
+        before = await stampOf(dataPath);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (isMissing(err) || code === 'EISDIR' || code === 'ENOTDIR') return null; // no such file
+        throw fromFsError(err, `${bucket}/${name}`);
+      }
+      const previous = await this.#readSidecar(bucket, name);
+      if (previous && sameStamp(previous.file, before)) return null;
+      const hashes = await hashFile(dataPath);
+      const after = await stampOf(dataPath).catch(() => null);
+      if (!after || !sameStamp(before, after) || hashes.size !== after.size) return null;
+      const now = new Date().toISOString();
+      const object: StoredObject = {
+        bucket,
+        name,
+        generation: nextGeneration(),
+        metageneration: '1',
+        size: after.size,
+        contentType: contentTypeForName(name),
+        md5Hash: hashes.md5Hash,
+        crc32c: hashes.crc32c,
+        timeCreated: now,
+        updated: now,
+        file: after,
+      };
+      await this.#writeSidecar(object);
+      return { object, replaced: previous };
+    });
+  }
+
+  /** Whether the sidecar of this object describes exactly the file with this stamp. */
+  async isKnown(bucket: string, name: string, stamp: FileStamp): Promise<boolean> {
+    const sidecar = await this.#readSidecar(bucket, name);
+    return sidecar !== null && sameStamp(sidecar.file, stamp);
+  }
+
+  /** Every object name in the bucket, sorted as GCS lists them (by code unit). */
+  async listNames(bucket: string): Promise<string[]> {
+    await this.requireBucket(bucket);
+    const names: string[] = [];
+    await walkFiles(this.bucketDir(bucket), '', names);
+    return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Names of the bucket folders (any folder in rootDir whose name is a valid bucket name). */
+  async listBuckets(): Promise<string[]> {
+    const entries = await readdir(this.rootDir, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isDirectory() && isBucketName(e.name))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  /** The sidecar when the object has one and its file is still there; null otherwise. */
+  async #readLive(bucket: string, name: string): Promise<StoredObject | null> {
+    const sidecar = await this.#readSidecar(bucket, name);
+    if (!sidecar) return null;
+    try {
+      await stat(this.#dataPath(bucket, name));
+      return sidecar;
+    } catch (err) {
+      if (isMissing(err)) return null; // deleted by a person: the object is gone
+      throw fromFsError(err, `${bucket}/${name}`);
+    }
+  }
+
+  async #readSidecar(bucket: string, name: string): Promise<StoredObject | null> {
+    try {
+      return JSON.parse(await readFile(this.#sidecarPath(bucket, name), 'utf8')) as StoredObject;
+    } catch (err) {
+      if (isMissing(err) || (err as { code?: string }).code === 'ENOTDIR' || (err as { code?: string }).code === 'EISDIR') return null;
+      throw fromFsError(err, `${bucket}/${name} (metadata)`);
+    }
+  }
+
+  async #writeSidecar(object: StoredObject): Promise<void> {
+    const path = this.#sidecarPath(object.bucket, object.name);
+    const temp = this.tempPath();
+    await writeFile(temp, JSON.stringify(object, null, 2));
+    await this.#moveIntoPlace(temp, path, `${object.bucket}/${object.name} (metadata)`);
+  }
+
+  // A delete elsewhere in the bucket may prune the folder between mkdir and rename: try again.
+  async #moveIntoPlace(from: string, to: string, what: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await mkdir(dirname(to), { recursive: true });
+        await rename(from, to);
+        return;
+      } catch (err) {
+        if (isMissing(err) && attempt < 3) continue;
+        throw fromFsError(err, what);
+      }
+    }
+  }
+
+  #dataPath(bucket: string, name: string): string {
+    return join(this.bucketDir(bucket), ...checkObjectName(name).split('/'));
+  }
+
+  // The sidecar tree mirrors the bucket folder exactly (same relative path, no suffix), so two
+  // sidecars can clash only where the objects' own files would clash, which is refused anyway.
+  #sidecarPath(bucket: string, name: string): string {
+    return join(this.metaDir('objects', checkBucketName(bucket)), ...checkObjectName(name).split('/'));
+  }
+}
+
+export interface PatchBody {
+  contentType?: string | null;
+  cacheControl?: string | null;
+  contentDisposition?: string | null;
+  contentEncoding?: string | null;
+  contentLanguage?: string | null;
+  metadata?: Record<string, string | null> | null;
+}
+
+export async function stampOf(path: string): Promise<FileStamp> {
+  const s = await stat(path);
+  if (!s.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'EISDIR' });
+  return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+}
+
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+export function isBucketName(name: string): boolean {
+  try {
+    checkBucketName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pickWritable(fields: WritableFields): WritableFields {
+  const out: WritableFields = {};
+  for (const field of EDITABLE_FIELDS) {
+    const value = fields[field];
+    if (typeof value === 'string' && value !== '') out[field] = value;
+  }
+  if (fields.metadata && Object.keys(fields.metadata).length > 0) out.metadata = { ...fields.metadata };
+  return out;
+}
+
+async function walkFiles(dir: string, prefix: string, out: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return;
+    throw err;
+  }
+  for (const entry of entries) {
+    const name = prefix + entry.name;
+    if (entry.isDirectory()) await walkFiles(join(dir, entry.name), `${name}/`, out);
+    else if (entry.isFile()) out.push(name);
+  }
+}
+
+async function pruneEmptyDirs(dir: string, stopAt: string): Promise<void> {
+  let current = dir;
+  while (current.length > stopAt.length && current.startsWith(stopAt + sep)) {
+    try {
+      await rmdir(current);
+    } catch {
+      return; // not empty (or already gone): the folder still holds other objects
+    }
+    current = dirname(current);
+  }
+}
+
+function key(bucket: string, name: string): string {
+  return `${bucket}/${name}`;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ENOENT';
+}
+
+function ignoreMissing(err: unknown): void {
+  if (!isMissing(err)) throw err;
+}
