@@ -42,7 +42,9 @@ export async function handleFlushRequest(request: FlushRequest, ctx: FlushHttpCo
     return { status: 500, headers: JSON_HEADERS, body: { error: describeError(err) } };
   }
   const ok = summary.failedBatches === 0 && summary.stoppedBecause !== 'pull-failed';
-  ctx.logger[ok ? 'info' : 'error']({ summary }, ok ? 'flush done' : 'flush incomplete: failed work was nacked');
+  // A scheduled flush that found nothing is the common case; keep it out of the info stream.
+  const level = !ok ? 'error' : summary.pulled === 0 ? 'debug' : 'info';
+  ctx.logger[level]({ summary }, ok ? 'flush done' : 'flush incomplete: failed work was nacked');
   return { status: ok ? 200 : 503, headers: JSON_HEADERS, body: summary };
 }
 

@@ -1,0 +1,50 @@
+// `npm run local`: keeps the whole pipeline running on this machine until Ctrl-C, tells the user
+// where to drop files, and prints each result event as it arrives.
+import { join, resolve } from 'node:path';
+import { projectRoot } from '../../shared/config/index.js';
+import { ResultEventSchema } from '../../shared/contracts/result-event.js';
+import type { Logger } from '../../shared/logging.js';
+import { startLocalStack, type LocalStack } from './stack.js';
+
+export interface RunLocalOptions {
+  rootDir?: string;
+  flushEverySeconds: number;
+  logger: Logger;
+  print?: (line: string) => void;
+}
+
+export const LOCAL_RESULTS_SUBSCRIPTION = 'cloudseg-results-local';
+
+export async function runLocal(options: RunLocalOptions): Promise<LocalStack> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const rootDir = resolve(options.rootDir ?? join(projectRoot(), 'out', 'local'));
+  const stack = await startLocalStack({
+    rootDir,
+    logger: options.logger,
+    watch: true,
+    flushEveryMs: options.flushEverySeconds * 1000,
+    resultSubscriptions: [LOCAL_RESULTS_SUBSCRIPTION, `${LOCAL_RESULTS_SUBSCRIPTION}-cli`],
+  });
+  const { config } = stack;
+  stack.pubsub.subscription(LOCAL_RESULTS_SUBSCRIPTION).on('message', (message) => {
+    const parsed = ResultEventSchema.safeParse(JSON.parse(message.data.toString()));
+    message.ack();
+    if (!parsed.success) return;
+    const e = parsed.data;
+    const cloud = e.cloudFraction === null ? '' : ` cloud ${(e.cloudFraction * 100).toFixed(1)} %`;
+    const out = e.output ? ` -> ${stack.bucketDir(e.output.bucket)}/${e.output.name}` : '';
+    const err = e.error ? ` ${e.error.code}: ${e.error.message}` : '';
+    print(`[result] ${e.status} ${e.input.name}${cloud}${out}${err}`);
+  });
+  print(`
+cloudseg is running locally.
+  Drop images here (GeoTIFF or PNG, bands blue,green,red,nir):  ${stack.bucketDir(config.buckets.input)}
+  Masks appear here:                                          ${stack.bucketDir(config.buckets.output)}
+  Flush runs every ${options.flushEverySeconds} s; results are printed below as they arrive.
+  From another shell, with the real Google clients:
+    export STORAGE_EMULATOR_HOST=${stack.urls.gcs} PUBSUB_EMULATOR_HOST=${stack.urls.pubsub} METADATA_SERVER_DETECTION=none GOOGLE_CLOUD_PROJECT=${config.projectId}
+    npm run cloudseg -- results --subscription ${LOCAL_RESULTS_SUBSCRIPTION}-cli
+  Ctrl-C stops everything.
+`);
+  return stack;
+}
