@@ -1,0 +1,42 @@
+// `cloudseg segment`
+import type { Command } from 'commander';
+import { loadConfig } from '../../shared/config/index.js';
+import { createLogger } from '../../shared/logging.js';
+import { numList } from './arguments.js';
+
+export function registerSegment(program: Command): void {
+  program
+    .command('segment')
+    .description('segment local images with the same per-image path as the worker; prints one result event per image')
+    .argument('<images...>', 'GeoTIFF or PNG files, bands in the model\'s order')
+    .requiredOption('--out <dir>', 'folder for <name>.mask.png (and .mask.tif when georeferenced)')
+    .option('--scale <s>', 'input scale (one number, or one per band separated by commas)', numList)
+    .option('--offset <o>', 'input offset (one number, or one per band)', numList)
+    .option('--preset <name>', 'a scaling preset of the model card (e.g. landsat8-l1, sentinel2-l1c)')
+    .option('--model <dir>', 'model directory (default: the bundled model)')
+    .action(async (images: string[], opts: { out: string; scale?: number | number[]; offset?: number | number[]; preset?: string; model?: string }) => {
+      const config = loadConfig({ ...process.env, ...(opts.model ? { CLOUDSEG_MODEL_DIR: opts.model } : {}) });
+      const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+      const { loadModelFromDir } = await import('../../shared/model/load.js');
+      const { segmentFile } = await import('../../shared/worker/segment-files.js');
+      const model = await loadModelFromDir(config.model.dir, { backend: config.model.backend, batchTiles: config.model.batchTiles, logger });
+      const override =
+        opts.scale !== undefined || opts.offset !== undefined || opts.preset
+          ? { ...(opts.scale !== undefined ? { scale: opts.scale } : {}), ...(opts.offset !== undefined ? { offset: opts.offset } : {}), ...(opts.preset ? { preset: opts.preset } : {}) }
+          : null;
+      let failed = 0;
+      for (const image of images) {
+        const event = await segmentFile(model, image, {
+          outDir: opts.out,
+          maxPixels: config.worker.maxPixels,
+          batchTiles: config.model.batchTiles,
+          geotiff: config.worker.writeGeoTiff,
+          scalingOverride: override,
+        });
+        if (event.status === 'failed') failed++;
+        process.stdout.write(`${JSON.stringify(event)}\n`);
+      }
+      model.dispose();
+      process.exitCode = failed > 0 ? 1 : 0;
+    });
+}
