@@ -17,9 +17,12 @@ export function registerSegment(program: Command): void {
     .action(async (images: string[], opts: { out: string; scale?: number | number[]; offset?: number | number[]; preset?: string; model?: string }) => {
       const config = loadConfig({ ...process.env, ...(opts.model ? { CLOUDSEG_MODEL_DIR: opts.model } : {}) });
       const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-      const { loadModelFromDir } = await import('../../shared/model/load.js');
+      const { createStorage } = await import('../../shared/cloud/storage.js');
+      const { modelSourceFromConfig } = await import('../../shared/worker/model-source-from-config.js');
       const { segmentFile } = await import('../../shared/worker/segment-files.js');
-      const model = await loadModelFromDir(config.model.dir, { backend: config.model.backend, batchTiles: config.model.batchTiles, logger });
+      const models = modelSourceFromConfig(config, logger, { storage: createStorage(config.projectId) });
+      const lease = await models.acquire();
+      const model = lease.model;
       const override =
         opts.scale !== undefined || opts.offset !== undefined || opts.preset
           ? { ...(opts.scale !== undefined ? { scale: opts.scale } : {}), ...(opts.offset !== undefined ? { offset: opts.offset } : {}), ...(opts.preset ? { preset: opts.preset } : {}) }
@@ -36,7 +39,8 @@ export function registerSegment(program: Command): void {
         if (event.status === 'failed') failed++;
         process.stdout.write(`${JSON.stringify(event)}\n`);
       }
-      model.dispose();
+      lease.release();
+      await models.close();
       process.exitCode = failed > 0 ? 1 : 0;
     });
 }

@@ -8,10 +8,11 @@ import { createStorage } from '../cloud/storage.js';
 import type { Config } from '../config/index.js';
 import type { PublishedMessage } from '../contracts/pubsub-cloudevent.js';
 import { parseBatchMessage } from '../contracts/pubsub-message.js';
-import { CloudsegError, isCloudsegError } from '../errors.js';
+import { isCloudsegError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { loadModelFromDir } from '../model/load.js';
 import type { SegmentationModel } from '../model/types.js';
+import { modelSourceFromConfig } from './model-source-from-config.js';
+import type { ModelSource } from './model-source.js';
 import { processBatch, type BatchOutcome } from './process-batch.js';
 import type { WorkerDeps, WorkerSettings } from './process-item.js';
 
@@ -35,25 +36,17 @@ export function workerSettings(config: Config): WorkerSettings {
   };
 }
 
-export function createWorkerRuntime(config: Config, logger: Logger, clients?: { storage?: Storage; pubsub?: PubSub }): WorkerRuntime {
-  const storage = clients?.storage ?? createStorage(config.projectId);
-  const pubsub = clients?.pubsub ?? createPubSub(config.projectId);
-  const publishResult = createResultPublisher(pubsub, config.topics.results);
-  let model: Promise<SegmentationModel> | undefined;
+export interface RuntimeParts {
+  storage?: Storage;
+  pubsub?: PubSub;
+  models?: ModelSource;
+}
 
-  const getModel = (): Promise<SegmentationModel> => {
-    if (model) return model;
-    const loading = loadModelFromDir(config.model.dir, { backend: config.model.backend, batchTiles: config.model.batchTiles, logger }).catch(
-      (cause: unknown) => {
-        model = undefined; // the next invocation tries again
-        throw isCloudsegError(cause)
-          ? cause
-          : new CloudsegError('MODEL_LOAD_FAILED', `cannot load the model from ${config.model.dir}`, { retryable: true, cause });
-      },
-    );
-    model = loading;
-    return loading;
-  };
+export function createWorkerRuntime(config: Config, logger: Logger, parts: RuntimeParts = {}): WorkerRuntime {
+  const storage = parts.storage ?? createStorage(config.projectId);
+  const pubsub = parts.pubsub ?? createPubSub(config.projectId);
+  const publishResult = createResultPublisher(pubsub, config.topics.results);
+  const models = parts.models ?? modelSourceFromConfig(config, logger, { storage });
 
   return {
     async handleMessage(message, log = logger) {
@@ -65,12 +58,22 @@ export function createWorkerRuntime(config: Config, logger: Logger, clients?: { 
         log.error({ err, messageId: message.messageId }, 'dropping malformed work message');
         return { ignored: isCloudsegError(err) ? err.message : String(err) };
       }
-      const deps: WorkerDeps = { storage, publishResult, model: await getModel(), settings: workerSettings(config), logger: log };
-      return processBatch(deps, batch);
+      // The batch runs on the model it started with, even if a newer one is swapped in meanwhile.
+      const lease = await models.acquire();
+      try {
+        const deps: WorkerDeps = { storage, publishResult, model: lease.model, settings: workerSettings(config), logger: log };
+        return await processBatch(deps, batch);
+      } finally {
+        lease.release();
+      }
     },
-    model: getModel,
+    async model() {
+      const lease = await models.acquire();
+      lease.release();
+      return lease.model;
+    },
     async close() {
-      if (model) (await model.catch(() => null))?.dispose();
+      await models.close();
       await pubsub.close();
     },
   };
