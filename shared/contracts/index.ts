@@ -5,3 +5,4 @@ export * from './result-event.js';
 export * from './pubsub-message.js';
 export * from './supported-formats.js';
 export * from './pubsub-cloudevent.js';
+export * from './mask-metadata.js';

@@ -2,12 +2,13 @@
 // rejects, then cut the work into batches bounded by item count and bytes, in arrival order.
 import type { BatchItem } from '../contracts/batch.js';
 import { objectKey } from '../contracts/batch.js';
+import { isCloudsegMask } from '../contracts/mask-metadata.js';
 import { formatOf } from '../contracts/supported-formats.js';
 import { parseGcsNotification } from '../contracts/pubsub-message.js';
 import { describeError, type ErrorCode } from '../errors.js';
 
 /** Why a well-formed notification carries no work. Skipped messages are acked: they never will. */
-export const SKIP_REASONS = ['not-finalize', 'unsupported-format', 'no-object-resource'] as const;
+export const SKIP_REASONS = ['not-finalize', 'unsupported-format', 'no-object-resource', 'cloudseg-mask'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** One pulled message, as much of it as planning needs. */
@@ -45,7 +46,7 @@ const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Classifies messages in the order given (pass every pull of one flush, oldest first). */
 export function classifyMessages(messages: readonly PulledMessage[]): Classification {
   const accepted = new Map<string, AcceptedUpload>();
-  const skipped: Record<SkipReason, string[]> = { 'not-finalize': [], 'unsupported-format': [], 'no-object-resource': [] };
+  const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, []])) as unknown as Record<SkipReason, string[]>;
   const rejected: RejectedMessage[] = [];
   let duplicates = 0;
 
@@ -65,6 +66,11 @@ export function classifyMessages(messages: readonly PulledMessage[]): Classifica
     // payloadFormat NONE carries no size or content type: the notification is misconfigured.
     if (!object) {
       skipped['no-object-resource'].push(message.ackId);
+      continue;
+    }
+    // A mask of ours (output bucket shared with the input, or copied back): never feed it back in.
+    if (isCloudsegMask(object.metadata)) {
+      skipped['cloudseg-mask'].push(message.ackId);
       continue;
     }
     if (formatOf(object.name, object.contentType) === null) {

@@ -49,7 +49,10 @@ export async function processItem(deps: WorkerDeps, batchId: string, item: Batch
   event.timingsMs.total = performance.now() - started;
   await deps.publishResult(event);
   log.info({ status: event.status, cloudFraction: event.cloudFraction, timingsMs: event.timingsMs, error: event.error }, 'item done');
-  if (deps.settings.deleteInput && event.status === 'succeeded') await deleteProcessedInput(deps.storage, input, log);
+  // A duplicate is work done too (e.g. a redelivery after the delete step failed).
+  if (deps.settings.deleteInput && (event.status === 'succeeded' || event.status === 'duplicate')) {
+    await deleteProcessedInput(deps.storage, input, log);
+  }
   return event;
 }
 

@@ -1,21 +1,10 @@
 // The custom metadata written on every mask: which input generation and which model made it.
 // It is what makes a redelivered item recognisable as done, and what users audit outputs by.
 import type { ObjectRef } from '../contracts/batch.js';
+import { MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
 import type { ModelIdentity } from '../contracts/result-event.js';
 
-const KEYS = {
-  sourceBucket: 'cloudseg-source-bucket',
-  sourceName: 'cloudseg-source-name',
-  sourceGeneration: 'cloudseg-source-generation',
-  modelName: 'cloudseg-model-name',
-  modelVersion: 'cloudseg-model-version',
-  modelMd5: 'cloudseg-model-md5',
-  modelRev: 'cloudseg-model-rev',
-  modelTag: 'cloudseg-model-tag',
-  cloudFraction: 'cloudseg-cloud-fraction',
-  width: 'cloudseg-width',
-  height: 'cloudseg-height',
-} as const;
+const KEYS = MASK_METADATA_KEYS;
 
 export interface Provenance {
   source: ObjectRef;

@@ -5,7 +5,7 @@ import { classifyMessages, planBatches, type PulledMessage } from '../../shared/
 // A notification as GCS sends it with payloadFormat JSON_API_V1: attributes plus the object resource.
 function gcsMessage(
   ackId: string,
-  object: { bucket?: string; name: string; generation?: string; size?: number; contentType?: string },
+  object: { bucket?: string; name: string; generation?: string; size?: number; contentType?: string; metadata?: Record<string, string> },
   overrides: { eventType?: string; attributes?: Record<string, string>; data?: string | null } = {},
 ): PulledMessage {
   const bucket = object.bucket ?? 'in-bucket';
@@ -18,6 +18,7 @@ function gcsMessage(
     metageneration: '1',
     size: String(object.size ?? 1000),
     ...(object.contentType === undefined ? {} : { contentType: object.contentType }),
+    ...(object.metadata === undefined ? {} : { metadata: object.metadata }),
   };
   return {
     ackId,
@@ -104,6 +105,15 @@ describe('classifyMessages', () => {
       skipped: { 'unsupported-format': ['j', 't', 'f'] },
     },
     {
+      name: 'a mask cloudseg wrote is never fed back in (output bucket shared with the input)',
+      messages: [
+        gcsMessage('k', { name: 'a.mask.png', contentType: 'image/png', metadata: { 'cloudseg-source-generation': '7', 'cloudseg-model-md5': 'x' } }),
+        gcsMessage('u', { name: 'b.png', contentType: 'image/png', metadata: { owner: 'someone' } }),
+      ],
+      accepted: ['in-bucket/b.png#1700000000000001'],
+      skipped: { 'cloudseg-mask': ['k'] },
+    },
+    {
       name: 'payloadFormat NONE carries no object resource',
       messages: [
         gcsMessage('n', { name: 'a.tif' }, {
@@ -139,7 +149,7 @@ describe('classifyMessages', () => {
       assert.deepEqual([...out.accepted.keys()], c.accepted);
       for (const [key, ackIds] of Object.entries(c.acceptedAckIds ?? {})) assert.deepEqual(out.accepted.get(key)?.ackIds, ackIds);
       assert.equal(out.duplicates, c.duplicates ?? 0);
-      assert.deepEqual(out.skipped, { 'not-finalize': [], 'unsupported-format': [], 'no-object-resource': [], ...c.skipped });
+      assert.deepEqual(out.skipped, { 'not-finalize': [], 'unsupported-format': [], 'no-object-resource': [], 'cloudseg-mask': [], ...c.skipped });
       assert.deepEqual(out.rejected.map((r) => r.ackId), c.rejected ?? []);
       for (const r of out.rejected) assert.equal(r.error.code, 'INVALID_MESSAGE');
       // every message is accounted for exactly once
