@@ -17,6 +17,15 @@ export const ERROR_CODES = [
   'MODEL_CHECKSUM_MISMATCH',
   'MODEL_LOAD_FAILED',
   'BACKEND_UNAVAILABLE',
+  // model registry (DVC/GTO)
+  'REGISTRY_REPO_UNAVAILABLE',
+  'REGISTRY_REV_NOT_FOUND',
+  'REGISTRY_STAGE_NOT_FOUND',
+  'REGISTRY_ARTIFACT_NOT_FOUND',
+  'REGISTRY_OUTPUT_NOT_FOUND',
+  'REGISTRY_REMOTE_NOT_FOUND',
+  'REGISTRY_OBJECT_MISSING',
+  'REGISTRY_FILE_INVALID',
   // configuration
   'CONFIG_INVALID',
   // infrastructure: usually transient
@@ -25,6 +34,10 @@ export const ERROR_CODES = [
   'TIMEOUT',
   'BATCH_INCOMPLETE',
   'INTERNAL',
+  // model lifecycle (import and evaluation): permanent
+  'MODEL_IMPORT_UNSUPPORTED',
+  'MODEL_IMPORT_INVALID',
+  'TRUTH_INVALID',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,126 @@
+// DVC remotes as plain object stores: a local directory, gs:// (through @google-cloud/storage, so the
+// local GCS server works too), https:// (read-only), and a directory remote committed inside the repo.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Storage } from '@google-cloud/storage';
+import { CloudsegError, isNotFound } from '../errors.js';
+import type { GitSource } from './git-source.js';
+
+export interface ObjectRemote {
+  /** a human-readable location, used in errors and in ResolvedModel.remoteUrl */
+  readonly url: string;
+  /** the object's bytes, or null when the remote does not have it */
+  get(key: string): Promise<Buffer | null>;
+  put(key: string, data: Buffer): Promise<void>;
+}
+
+/** Where DVC keeps an object: files/md5/xx/rest for DVC 3 outputs, xx/rest for DVC 2 (legacy) ones. */
+export function objectKey(md5: string, legacy: boolean): string {
+  const key = `${md5.slice(0, 2)}/${md5.slice(2)}`;
+  return legacy ? key : `files/md5/${key}`;
+}
+
+/** Writes through a temp file and a rename, so a reader never sees half a file. */
+export async function writeFileAtomic(path: string, data: Buffer | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+export function directoryRemote(dir: string): ObjectRemote {
+  return {
+    url: dir,
+    async get(key) {
+      try {
+        return await readFile(join(dir, ...key.split('/')));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    put: (key, data) => writeFileAtomic(join(dir, ...key.split('/')), data),
+  };
+}
+
+export interface GcsRemoteOptions {
+  storage?: Storage;
+  /** DVC's gs remote options: credentialpath (a service-account key file), projectname */
+  credentialpath?: string;
+  projectname?: string;
+}
+
+export function gcsRemote(url: string, options: GcsRemoteOptions = {}): ObjectRemote {
+  const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (!m) throw new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `not a gs:// URL: ${url}`);
+  const bucketName = m[1]!;
+  const prefix = m[2]!.replace(/\/+$/, '');
+  const storage =
+    options.storage ??
+    new Storage({ ...(options.credentialpath ? { keyFilename: options.credentialpath } : {}), ...(options.projectname ? { projectId: options.projectname } : {}) });
+  const file = (key: string) => storage.bucket(bucketName).file(prefix ? `${prefix}/${key}` : key);
+  return {
+    url,
+    async get(key) {
+      try {
+        const [data] = await file(key).download({ validation: false });
+        return data;
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw wrapUnavailable(err, url, key);
+      }
+    },
+    async put(key, data) {
+      try {
+        await file(key).save(data, { resumable: false, contentType: 'application/octet-stream' });
+      } catch (err) {
+        throw wrapUnavailable(err, url, key);
+      }
+    },
+  };
+}
+
+export function httpsRemote(url: string, headers: Record<string, string> = {}): ObjectRemote {
+  const base = url.replace(/\/+$/, '');
+  return {
+    url,
+    async get(key) {
+      let res: Response;
+      try {
+        res = await fetch(`${base}/${key}`, { headers });
+      } catch (err) {
+        throw wrapUnavailable(err, url, key);
+      }
+      if (res.status === 404) return null;
+      if (!res.ok) throw new CloudsegError('STORAGE_UNAVAILABLE', `GET ${base}/${key}: HTTP ${res.status}`, { retryable: res.status >= 500 || res.status === 429 });
+      return Buffer.from(await res.arrayBuffer());
+    },
+    put() {
+      return Promise.reject(new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `https remote ${url} is read-only here; push to a directory or gs:// remote`));
+    },
+  };
+}
+
+/**
+ * A directory remote committed to the registry repo itself (the default registry works offline):
+ * objects are git blobs at the resolved commit; a local work tree is looked at first, since objects
+ * pushed but not yet committed live only there.
+ */
+export function inRepoRemote(source: GitSource, commit: string, repoRelDir: string): ObjectRemote {
+  const onDisk = source.workTree ? directoryRemote(join(source.workTree, ...repoRelDir.split('/'))) : null;
+  return {
+    url: source.workTree ? join(source.workTree, ...repoRelDir.split('/')) : `${source.location}@${commit}:${repoRelDir}`,
+    async get(key) {
+      return (await onDisk?.get(key)) ?? (await source.readFile(commit, posix.join(repoRelDir, key)));
+    },
+    put(key, data) {
+      if (!onDisk) return Promise.reject(new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `remote inside ${source.location} can only be pushed to from a local work tree`));
+      return onDisk.put(key, data);
+    },
+  };
+}
+
+function wrapUnavailable(err: unknown, url: string, key: string): CloudsegError {
+  return new CloudsegError('STORAGE_UNAVAILABLE', `remote ${url}, object ${key}: ${(err as Error).message}`, { cause: err, retryable: true });
+}
