@@ -1,0 +1,46 @@
+# Derived names and the functions' environment. The env maps are literal so a test can read them:
+# every key must be a variable shared/config reads, every name must come from its variable.
+locals {
+  bucket_prefix   = var.bucket_name_prefix == null ? "${var.project_id}-" : var.bucket_name_prefix
+  bucket_location = var.bucket_location == null ? upper(var.region) : var.bucket_location
+  source_zip      = var.function_source_zip == null ? "${path.module}/../../out/function-source.zip" : var.function_source_zip
+
+  # Google-managed identities that act on our resources.
+  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+  # What both functions read: names (one source of truth: shared/config/resource-names.ts) and logging.
+  common_env = {
+    GOOGLE_CLOUD_PROJECT          = var.project_id
+    LOG_LEVEL                     = var.log_level
+    CLOUDSEG_INPUT_BUCKET         = google_storage_bucket.input.name
+    CLOUDSEG_OUTPUT_BUCKET        = google_storage_bucket.output.name
+    CLOUDSEG_UPLOADS_TOPIC        = google_pubsub_topic.uploads.name
+    CLOUDSEG_UPLOADS_SUBSCRIPTION = google_pubsub_subscription.uploads_buffer.name
+    CLOUDSEG_WORK_TOPIC           = google_pubsub_topic.work.name
+    CLOUDSEG_RESULTS_TOPIC        = google_pubsub_topic.results.name
+    CLOUDSEG_DEAD_LETTER_TOPIC    = google_pubsub_topic.dead_letter.name
+    CLOUDSEG_OUTPUT_PREFIX        = var.output_prefix
+  }
+
+  # No CLOUDSEG_FLUSH_TOKEN: in production only Cloud Scheduler's OIDC token (checked by Cloud Run
+  # IAM, run.invoker on flush) gets a request through.
+  flush_env = {
+    CLOUDSEG_FLUSH_MAX_BATCH_ITEMS = tostring(var.flush_max_batch_items)
+    CLOUDSEG_FLUSH_MAX_BATCH_BYTES = tostring(var.flush_max_batch_bytes)
+    CLOUDSEG_FLUSH_MAX_MESSAGES    = tostring(var.flush_max_messages)
+    CLOUDSEG_FLUSH_PULL_SIZE       = tostring(var.flush_pull_size)
+    CLOUDSEG_FLUSH_EMPTY_PULLS     = tostring(var.flush_empty_pulls)
+    CLOUDSEG_FLUSH_TIME_BUDGET_MS  = tostring(var.flush_time_budget_ms)
+  }
+
+  # The model is the bundled directory (CLOUDSEG_MODEL_DIR's default) until the registry settings
+  # arrive through var.model_env, merged last so they win.
+  worker_env = {
+    CLOUDSEG_INFERENCE_BACKEND  = var.inference_backend
+    CLOUDSEG_WORKER_CONCURRENCY = tostring(var.worker_concurrency)
+    CLOUDSEG_INFER_BATCH_TILES  = tostring(var.infer_batch_tiles)
+    CLOUDSEG_MAX_PIXELS         = tostring(var.max_pixels)
+    CLOUDSEG_DELETE_INPUT       = tostring(var.delete_input)
+    CLOUDSEG_WRITE_GEOTIFF      = tostring(var.write_geotiff)
+  }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Zips what Cloud Build needs to build both functions (sources, lock file, the bundled model) into
+# out/function-source.zip, byte-identical for identical files, so Terraform redeploys only on change.
+#   usage: scripts/package-functions.sh [output.zip]
+# Cloud Build then runs `npm ci` (installing @tensorflow/tfjs-node, with internet) and `npm run gcp-build`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-out/function-source.zip}"
+mkdir -p "$(dirname "$out")"
+
+# Tracked files only: no node_modules, dist, test outputs or local secrets can slip in.
+shipped=(package.json package-lock.json tsconfig.json tsconfig.build.json functions shared infra/local models)
+git ls-files -z -- "${shipped[@]}" > "$out.list"
+
+python3 - "$out" "$out.list" <<'PY'
+import sys, zipfile
+out, listing = sys.argv[1], sys.argv[2]
+names = sorted(n for n in open(listing, 'rb').read().decode().split('\0') if n)
+with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    for name in names:
+        # A fixed timestamp and mode: the zip's bytes depend on the file contents only.
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.external_attr = 0o100644 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with open(name, 'rb') as f:
+            z.writestr(info, f.read(), compresslevel=9)
+print(f"{out}: {len(names)} files")
+PY
+rm -f "$out.list"
