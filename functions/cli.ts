@@ -6,6 +6,9 @@ import { registerStack } from './cli/stack.js';
 import { registerDemo } from './cli/demo.js';
 import { registerLocal } from './cli/local.js';
 import { registerResults } from './cli/results.js';
+import { registerModel } from './cli/model.js';
+import { registerEval } from './cli/eval.js';
+import { registerRegistry } from './cli/registry.js';
 
 const program = new Command()
   .name('cloudseg')
@@ -17,5 +20,8 @@ registerStack(program);
 registerDemo(program);
 registerLocal(program);
 registerResults(program);
+registerModel(program);
+registerEval(program);
+registerRegistry(program);
 
 await program.parseAsync(process.argv);

@@ -11,7 +11,6 @@ import { decodeImage } from '../../shared/imaging/decode.js';
 import { encodeOverlayPng } from '../../shared/imaging/encode.js';
 import { resolveScaling } from '../../shared/imaging/scaling.js';
 import type { Logger } from '../../shared/logging.js';
-import { readModelCard } from '../../shared/model/card.js';
 import { compareMasks } from '../../shared/model/metrics.js';
 import type { ModelCard } from '../../shared/model/types.js';
 import { readSampleManifest, type Sample } from './samples.js';
@@ -79,7 +78,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoRow[]> {
     }
     await subscription.close();
 
-    const card = await readModelCard(config.model.dir);
+    // The card of the model the worker actually used (it may come from the registry).
+    const { workerInstance } = await import('../../functions/worker.js');
+    const { card } = await workerInstance().runtime.model();
     const rows: DemoRow[] = [];
     for (const sample of samples) {
       const event = events.get(`samples/${basename(sample.imagePath)}`)!;

@@ -1,5 +1,6 @@
 // The one place that reads the environment: a zod schema with defaults, parsed once at start-up
 // into a typed Config that is passed down. Errors name the variable that is wrong.
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CloudsegError } from '../errors.js';
@@ -23,7 +24,9 @@ const bool = (fallback: boolean) =>
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const name = (fallback: string) => z.string().min(1).default(fallback);
 
-export const DEFAULT_MODEL_DIR = () => join(projectRoot(), 'models', 'landsatbiomeRGBI6');
+/** The shipped model's path inside the registry (this repository, by default). */
+export const DEFAULT_MODEL_PATH = 'models/landsatbiomeRGBI6';
+export const DEFAULT_MODEL_DIR = () => join(projectRoot(), ...DEFAULT_MODEL_PATH.split('/'));
 
 const EnvSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
@@ -44,6 +47,25 @@ const EnvSchema = z.object({
   CLOUDSEG_FLUSH_EMPTY_PULLS: int(1, 3),
   CLOUDSEG_FLUSH_TIME_BUDGET_MS: int(100, 60_000),
   CLOUDSEG_MODEL_DIR: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_REPO: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_PATH: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_ARTIFACT: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_REV: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_STAGE: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_REMOTE: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_REMOTE_CONFIG: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return z.record(z.string(), z.string()).parse(JSON.parse(text));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected a JSON object of strings, e.g. {"credentialpath":"/k.json"}' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  CLOUDSEG_MODEL_REFRESH_SECONDS: int(0, 60),
+  CLOUDSEG_MODEL_CACHE_DIR: z.string().min(1).optional(),
   CLOUDSEG_INFERENCE_BACKEND: z.enum(INFERENCE_BACKENDS).default('auto'),
   // One image at a time by default: wasm inference holds the event loop, so overlapping items only
   // blurs their timings (measured: no throughput gain). With tfjs-node, raise it.
@@ -54,6 +76,25 @@ const EnvSchema = z.object({
   CLOUDSEG_WRITE_GEOTIFF: bool(true),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
+
+/** Where the model comes from: a plain directory, or a DVC registry reference (rev or stage). */
+export type ModelSourceConfig =
+  | { kind: 'dir'; dir: string }
+  | {
+      kind: 'registry';
+      repo: string;
+      path: string | undefined;
+      artifact: string | undefined;
+      rev: string | undefined;
+      stage: string | undefined;
+      remote: string | undefined;
+      remoteConfig: Record<string, string> | undefined;
+      refreshSeconds: number;
+      cacheDir: string;
+    };
+
+/** Every environment variable the code reads (checked against what the Terraform sets). */
+export const CONFIG_ENV_KEYS: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Config {
   projectId: string;
@@ -79,7 +120,7 @@ export interface Config {
     writeGeoTiff: boolean;
   };
   model: {
-    dir: string;
+    source: ModelSourceConfig;
     backend: InferenceBackendChoice;
     batchTiles: number;
   };
@@ -126,11 +167,34 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       writeGeoTiff: e.CLOUDSEG_WRITE_GEOTIFF,
     },
     model: {
-      dir: e.CLOUDSEG_MODEL_DIR ?? DEFAULT_MODEL_DIR(),
+      source: modelSource(e),
       backend: e.CLOUDSEG_INFERENCE_BACKEND,
       batchTiles: e.CLOUDSEG_INFER_BATCH_TILES,
     },
     logLevel: e.LOG_LEVEL,
+  };
+}
+
+function modelSource(e: z.infer<typeof EnvSchema>): ModelSourceConfig {
+  if (e.CLOUDSEG_MODEL_REV && e.CLOUDSEG_MODEL_STAGE) {
+    throw new CloudsegError('CONFIG_INVALID', 'invalid configuration: CLOUDSEG_MODEL_REV and CLOUDSEG_MODEL_STAGE exclude each other');
+  }
+  if (e.CLOUDSEG_MODEL_PATH && e.CLOUDSEG_MODEL_ARTIFACT) {
+    throw new CloudsegError('CONFIG_INVALID', 'invalid configuration: CLOUDSEG_MODEL_PATH and CLOUDSEG_MODEL_ARTIFACT exclude each other');
+  }
+  if (e.CLOUDSEG_MODEL_DIR) return { kind: 'dir', dir: e.CLOUDSEG_MODEL_DIR };
+  return {
+    kind: 'registry',
+    // The repository itself is the default registry: its model is DVC-tracked with a committed remote.
+    repo: e.CLOUDSEG_MODEL_REPO ?? projectRoot(),
+    path: e.CLOUDSEG_MODEL_ARTIFACT ? undefined : (e.CLOUDSEG_MODEL_PATH ?? DEFAULT_MODEL_PATH),
+    artifact: e.CLOUDSEG_MODEL_ARTIFACT,
+    rev: e.CLOUDSEG_MODEL_REV,
+    stage: e.CLOUDSEG_MODEL_STAGE,
+    remote: e.CLOUDSEG_MODEL_REMOTE,
+    remoteConfig: e.CLOUDSEG_MODEL_REMOTE_CONFIG,
+    refreshSeconds: e.CLOUDSEG_MODEL_REFRESH_SECONDS,
+    cacheDir: e.CLOUDSEG_MODEL_CACHE_DIR ?? join(tmpdir(), 'cloudseg-registry-cache'),
   };
 }
 

@@ -2,12 +2,11 @@
 // the fixtures README says, segment with tiling, threshold, and reproduce the published IoU table.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { fromFile } from 'geotiff';
-import { projectRoot } from '../../shared/config/project-root.js';
 import { loadModelFromDir, type LoadedModel } from '../../shared/model/load.js';
 import { segmentScene, thresholdMask } from '../../shared/model/segment.js';
 import { fixture, fixturesMissing } from '../support/fixtures.js';
+import { shippedModelDir } from '../support/model.js';
 
 const MISSING = fixturesMissing();
 if (MISSING) console.warn(`SKIPPING model fixture tests: ${MISSING}`);
@@ -61,7 +60,7 @@ async function readBand(path: string): Promise<{ data: ArrayLike<number>; width:
 let model: LoadedModel;
 before(async () => {
   if (MISSING) return;
-  model = await loadModelFromDir(join(projectRoot(), 'models', 'landsatbiomeRGBI6'), { backend: 'auto', batchTiles: 1 });
+  model = await loadModelFromDir(await shippedModelDir(), { backend: 'auto', batchTiles: 1 });
 });
 after(() => model?.dispose());
 

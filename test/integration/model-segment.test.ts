@@ -6,18 +6,19 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../../shared/config/project-root.js';
 import { CloudsegError } from '../../shared/errors.js';
 import { selectBackend } from '../../shared/model/backend.js';
 import { loadModelFromDir, type LoadedModel } from '../../shared/model/load.js';
 import { segmentScene, thresholdMask } from '../../shared/model/segment.js';
 import { dirManifestMd5, directoryManifest } from '../../shared/registry/dir-manifest.js';
+import { shippedModelDir } from '../support/model.js';
 
-const MODEL_DIR = join(projectRoot(), 'models', 'landsatbiomeRGBI6');
+let MODEL_DIR: string;
 const BANDS = 4;
 
 let model: LoadedModel;
 before(async () => {
+  MODEL_DIR = await shippedModelDir();
   model = await loadModelFromDir(MODEL_DIR, { backend: 'wasm', batchTiles: 2 });
   console.log(`load (wasm, with warm-up): ${Math.round(model.loadMs)} ms`);
 });

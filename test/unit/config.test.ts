@@ -9,7 +9,11 @@ test('defaults come from the one table of resource names', () => {
   assert.equal(config.subscriptions.uploadsBuffer, RESOURCE_NAMES.uploadsBufferSubscription);
   assert.equal(config.projectId, 'cloudseg-local');
   assert.equal(config.worker.deleteInput, false);
-  assert.match(config.model.dir, /models[/\\]landsatbiomeRGBI6$/);
+  assert.equal(config.model.source.kind, 'registry', 'the repository itself is the default registry');
+  if (config.model.source.kind === 'registry') {
+    assert.equal(config.model.source.path, 'models/landsatbiomeRGBI6');
+    assert.equal(config.model.source.refreshSeconds, 60);
+  }
 });
 
 test('variables override defaults and are coerced', () => {
@@ -24,7 +28,7 @@ test('variables override defaults and are coerced', () => {
   assert.equal(config.flush.maxBatchItems, 3);
   assert.equal(config.worker.deleteInput, true);
   assert.equal(config.topics.work, 'w');
-  assert.equal(config.model.dir, '/m');
+  assert.deepEqual(config.model.source, { kind: 'dir', dir: '/m' });
 });
 
 test('an empty variable counts as unset', () => {
@@ -38,11 +42,25 @@ test('a wrong value is a CONFIG_INVALID error naming the variable', () => {
     ['CLOUDSEG_INFERENCE_BACKEND', 'gpu'],
     ['CLOUDSEG_DELETE_INPUT', 'maybe'],
     ['CLOUDSEG_FLUSH_TOKEN', 'short'],
+    ['CLOUDSEG_MODEL_REMOTE_CONFIG', 'not json'],
   ] as const) {
     assert.throws(
       () => loadConfig({ [key]: value }),
       (err: unknown) => err instanceof CloudsegError && err.code === 'CONFIG_INVALID' && err.message.includes(key),
       `${key}=${value}`,
     );
+  }
+});
+
+test('registry settings: a stage or a rev, a path or an artifact, never both', () => {
+  const config = loadConfig({ CLOUDSEG_MODEL_REPO: 'https://example.invalid/r.git', CLOUDSEG_MODEL_ARTIFACT: 'cloudseg', CLOUDSEG_MODEL_STAGE: 'prod', CLOUDSEG_MODEL_REMOTE_CONFIG: '{"projectname":"p"}' });
+  assert.equal(config.model.source.kind, 'registry');
+  if (config.model.source.kind === 'registry') {
+    assert.equal(config.model.source.path, undefined);
+    assert.equal(config.model.source.artifact, 'cloudseg');
+    assert.deepEqual(config.model.source.remoteConfig, { projectname: 'p' });
+  }
+  for (const env of [{ CLOUDSEG_MODEL_REV: 'main', CLOUDSEG_MODEL_STAGE: 'prod' }, { CLOUDSEG_MODEL_PATH: 'm', CLOUDSEG_MODEL_ARTIFACT: 'a' }]) {
+    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof CloudsegError && err.code === 'CONFIG_INVALID');
   }
 });

@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CloudsegError } from '../../shared/errors.js';
 import { parseModelCard, readModelCard } from '../../shared/model/card.js';
-import { projectRoot } from '../../shared/config/project-root.js';
+import { shippedModelDir } from '../support/model.js';
 
-const SHIPPED_DIR = join(projectRoot(), 'models', 'landsatbiomeRGBI6');
 
 const valid = {
   name: 'test-model',
@@ -48,7 +47,7 @@ function invalidFields(yamlText: string): string[] {
 }
 
 test('the shipped model card parses to the values the pipeline relies on', async () => {
-  const card = await readModelCard(SHIPPED_DIR);
+  const card = await readModelCard(await shippedModelDir());
   assert.equal(card.name, 'ipluv-landsatbiome-rgbi');
   assert.equal(card.version, '1.0.0');
   assert.equal(card.format, 'tfjs-layers');
