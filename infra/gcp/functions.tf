@@ -76,7 +76,7 @@ resource "google_cloudfunctions2_function" "worker" {
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.worker.email
-    environment_variables            = merge(local.common_env, local.worker_env, var.model_env)
+    environment_variables            = merge(local.common_env, local.worker_env, local.model_env, var.model_env)
   }
 
   event_trigger {

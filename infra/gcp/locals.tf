@@ -33,8 +33,20 @@ locals {
     CLOUDSEG_FLUSH_TIME_BUDGET_MS  = tostring(var.flush_time_budget_ms)
   }
 
-  # The model is the bundled directory (CLOUDSEG_MODEL_DIR's default) until the registry settings
-  # arrive through var.model_env, merged last so they win.
+  # The model comes from the DVC registry: the git repository (https) at a GTO stage or a rev, its
+  # objects from this deployment's models bucket (the `gcs` remote of .dvc/config, url overridden).
+  # An empty value means "not set" to shared/config, so exactly one of rev and stage is in effect.
+  model_env = {
+    CLOUDSEG_MODEL_REPO            = var.model_repo
+    CLOUDSEG_MODEL_ARTIFACT        = var.model_artifact
+    CLOUDSEG_MODEL_STAGE           = var.model_stage
+    CLOUDSEG_MODEL_REV             = var.model_stage == "" ? var.model_rev : ""
+    CLOUDSEG_MODEL_REMOTE          = "gcs"
+    CLOUDSEG_MODEL_REMOTE_CONFIG   = jsonencode({ url = "gs://${google_storage_bucket.models.name}/dvcstore" })
+    CLOUDSEG_MODEL_REFRESH_SECONDS = tostring(var.model_refresh_seconds)
+    CLOUDSEG_MODEL_CACHE_DIR       = "/tmp/cloudseg-registry-cache"
+  }
+
   worker_env = {
     CLOUDSEG_INFERENCE_BACKEND  = var.inference_backend
     CLOUDSEG_WORKER_CONCURRENCY = tostring(var.worker_concurrency)

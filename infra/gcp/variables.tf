@@ -480,7 +480,44 @@ variable "write_geotiff" {
   description = "CLOUDSEG_WRITE_GEOTIFF: also write a GeoTIFF mask for georeferenced inputs."
 }
 
-# MODEL SETTINGS GO HERE: the model registry work adds its CLOUDSEG_MODEL_* variables through this map.
+variable "model_repo" {
+  type        = string
+  description = "CLOUDSEG_MODEL_REPO: the git repository that is the model registry (https URL, readable by the worker), e.g. this project's own repository."
+  validation {
+    condition     = can(regex("^https://", var.model_repo))
+    error_message = "model_repo must be an https:// git URL."
+  }
+}
+
+variable "model_artifact" {
+  type        = string
+  default     = "cloudseg-rgbi"
+  description = "CLOUDSEG_MODEL_ARTIFACT: the model's artifact name in the registry's dvc.yaml (cloudseg-rgbi: 4 bands; cloudseg-rgbiswir: 6 bands); also its GTO name for stages."
+}
+
+variable "model_stage" {
+  type        = string
+  default     = "prod"
+  description = "CLOUDSEG_MODEL_STAGE: the GTO stage to serve (cloudseg registry promote NAME --stage S). Empty to pin model_rev instead."
+}
+
+variable "model_rev" {
+  type        = string
+  default     = "main"
+  description = "CLOUDSEG_MODEL_REV: the branch, tag or commit to serve when model_stage is empty."
+}
+
+variable "model_refresh_seconds" {
+  type        = number
+  default     = 60
+  description = "CLOUDSEG_MODEL_REFRESH_SECONDS: how often a worker instance re-resolves the stage/rev and hot-swaps a changed model."
+  validation {
+    condition     = var.model_refresh_seconds >= 0
+    error_message = "model_refresh_seconds must be >= 0."
+  }
+}
+
+# Anything else of the model's (CLOUDSEG_MODEL_*), merged last so it wins.
 variable "model_env" {
   type        = map(string)
   default     = {}

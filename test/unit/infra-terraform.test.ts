@@ -284,15 +284,19 @@ test('names: Terraform defaults equal RESOURCE_NAMES and reach the code under th
 
 test('env: every variable Terraform sets is one shared/config reads, with the same defaults', () => {
   const keys = configEnvKeys();
-  const maps = { common_env: tf.locals.common_env, flush_env: tf.locals.flush_env, worker_env: tf.locals.worker_env } as Record<string, Record<string, string>>;
+  const maps = { common_env: tf.locals.common_env, flush_env: tf.locals.flush_env, worker_env: tf.locals.worker_env, model_env: tf.locals.model_env } as Record<string, Record<string, string>>;
   for (const [mapName, map] of Object.entries(maps)) {
     assert.ok(map && Object.keys(map).length > 0, `local.${mapName}`);
     for (const key of Object.keys(map)) assert.ok(keys.has(key), `local.${mapName}.${key} is not read by shared/config`);
   }
   assert.equal(maps.flush_env!.CLOUDSEG_FLUSH_TOKEN ?? maps.common_env!.CLOUDSEG_FLUSH_TOKEN, undefined, 'production authenticates flush with OIDC');
   assert.equal(block(resource(tf, 'google_cloudfunctions2_function', 'flush'), 'service_config').environment_variables, '${merge(local.common_env, local.flush_env)}');
-  assert.equal(block(resource(tf, 'google_cloudfunctions2_function', 'worker'), 'service_config').environment_variables, '${merge(local.common_env, local.worker_env, var.model_env)}');
+  assert.equal(block(resource(tf, 'google_cloudfunctions2_function', 'worker'), 'service_config').environment_variables, '${merge(local.common_env, local.worker_env, local.model_env, var.model_env)}');
   assert.match(JSON.stringify(tf.variable.model_env), /\^CLOUDSEG_MODEL_/);
+  // Production reads the model from the registry: never a repo path that exists only in a checkout.
+  assert.equal(maps.model_env!.CLOUDSEG_MODEL_REPO, '${var.model_repo}');
+  assert.equal(maps.model_env!.CLOUDSEG_MODEL_DIR, undefined);
+  assert.match(maps.model_env!.CLOUDSEG_MODEL_REMOTE_CONFIG!, /google_storage_bucket\.models\.name/);
 
   // Each setting's Terraform default is the code's default, so an unset variable means the same.
   const config = loadConfig({});
