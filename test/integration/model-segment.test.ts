@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { CloudsegError } from '../../shared/errors.js';
 import { selectBackend } from '../../shared/model/backend.js';
@@ -156,7 +157,9 @@ test('loading failures are typed: missing directory, card and model disagreeing 
   try {
     await cp(MODEL_DIR, dir, { recursive: true });
     const card = await readFile(join(dir, 'model-card.yaml'), 'utf8');
-    await writeFile(join(dir, 'model-card.yaml'), card.replace('bands: [blue, green, red, nir]', 'bands: [blue, green, red]'));
+    const threeBands = parse(card) as Record<string, unknown>;
+    threeBands.bands = ['blue', 'green', 'red'];
+    await writeFile(join(dir, 'model-card.yaml'), stringify(threeBands));
     await assert.rejects(loadModelFromDir(dir, { backend: 'wasm', batchTiles: 1 }), (err: unknown) => {
       return err instanceof CloudsegError && err.code === 'MODEL_CARD_INVALID' && /takes 4/.test(err.message);
     });
