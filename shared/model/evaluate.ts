@@ -11,7 +11,7 @@ import { segmentImage } from '../worker/segment-image.js';
 import { renderEvalPlot } from './eval-plot.js';
 import { loadScene, type EvalScene } from './eval-scenes.js';
 import type { TruthEncoding } from './mask-encodings.js';
-import { compareMasks, type MaskAgreement } from './metrics.js';
+import { agreementFromConfusion, compareMasks, type MaskAgreement } from './metrics.js';
 import type { SegmentationModel } from './types.js';
 
 export const EVAL_SCHEMA_ID = 'cloudseg.eval.v1';
@@ -165,25 +165,6 @@ export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[
     ]);
   }
   return report;
-}
-
-/** The ratios of compareMasks from pooled counts (same conventions for empty denominators). */
-export function agreementFromConfusion(confusion: MaskAgreement['confusion']): MaskAgreement {
-  const { truePositive: tp, falsePositive: fp, falseNegative: fn, trueNegative: tn } = confusion;
-  const n = tp + fp + fn + tn;
-  const ratio = (num: number, den: number) => (den === 0 ? (num === 0 ? 1 : 0) : num / den);
-  const precision = ratio(tp, tp + fp);
-  const recall = ratio(tp, tp + fn);
-  return {
-    iou: ratio(tp, tp + fp + fn),
-    precision,
-    recall,
-    f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
-    accuracy: n === 0 ? 1 : (tp + tn) / n,
-    predictedCloudFraction: n === 0 ? 0 : (tp + fp) / n,
-    trueCloudFraction: n === 0 ? 0 : (tp + fn) / n,
-    confusion: { ...confusion },
-  };
 }
 
 /** A plain-text table: one row per scene and one overall, counts and the headline ratios. */

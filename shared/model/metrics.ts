@@ -13,7 +13,6 @@ export interface MaskAgreement {
 
 /**
  * Compares two masks of equal length, each "cloud" where `isCloud` says so (by default non-zero).
- * Ratios with an empty denominator are 1 when both masks agree there is nothing to find, else 0.
  */
 export function compareMasks(
   predicted: ArrayLike<number>,
@@ -37,7 +36,16 @@ export function compareMasks(
     else if (b) fn++;
     else tn++;
   }
-  const n = predicted.length;
+  return agreementFromConfusion({ truePositive: tp, falsePositive: fp, falseNegative: fn, trueNegative: tn });
+}
+
+/**
+ * The ratios from confusion counts (one scene's, or several pooled). Ratios with an empty
+ * denominator are 1 when both masks agree there is nothing to find, else 0.
+ */
+export function agreementFromConfusion(confusion: MaskAgreement['confusion']): MaskAgreement {
+  const { truePositive: tp, falsePositive: fp, falseNegative: fn, trueNegative: tn } = confusion;
+  const n = tp + fp + fn + tn;
   const ratio = (num: number, den: number) => (den === 0 ? (num === 0 ? 1 : 0) : num / den);
   const precision = ratio(tp, tp + fp);
   const recall = ratio(tp, tp + fn);
@@ -49,6 +57,6 @@ export function compareMasks(
     accuracy: n === 0 ? 1 : (tp + tn) / n,
     predictedCloudFraction: n === 0 ? 0 : (tp + fp) / n,
     trueCloudFraction: n === 0 ? 0 : (tp + fn) / n,
-    confusion: { truePositive: tp, falsePositive: fp, falseNegative: fn, trueNegative: tn },
+    confusion: { ...confusion },
   };
 }

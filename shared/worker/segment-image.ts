@@ -3,16 +3,12 @@
 import { performance } from 'node:perf_hooks';
 import { decodeImage } from '../imaging/decode.js';
 import { encodeMaskGeoTiff, encodeMaskPng } from '../imaging/encode.js';
-import { resolveScaling, toModelInput, type ScalingSource } from '../imaging/scaling.js';
+import { resolveScaling, toModelInput, type ScalingOverride, type ScalingSource } from '../imaging/scaling.js';
+
+export type { ScalingOverride } from '../imaging/scaling.js';
 import type { Georeference, Raster, Scaling } from '../imaging/types.js';
 import { segmentScene, thresholdMask } from '../model/segment.js';
 import type { SegmentationModel } from '../model/types.js';
-
-export interface ScalingOverride {
-  scale?: number | number[];
-  offset?: number | number[];
-  preset?: string;
-}
 
 export interface SegmentRequest {
   bytes: Uint8Array;
