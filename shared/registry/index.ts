@@ -1,5 +1,6 @@
 // The DVC model registry client: a reference (repo + path/artifact + rev/stage) resolves to a commit
 // and a DVC md5; pull materialises its files from the remote through the md5-checked cache.
+import { randomUUID } from 'node:crypto';
 import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve as resolvePath, sep } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
@@ -141,8 +142,8 @@ export function openRegistry(options: RegistryOptions): Registry {
         }),
       ),
     );
-    const tmp = `${tree}.${process.pid}.${Date.now()}.tmp`;
-    await rm(tmp, { recursive: true, force: true });
+    // Unique per call: two pulls in one process (or one millisecond) must never share a temp tree.
+    const tmp = `${tree}.${process.pid}.${randomUUID()}.tmp`;
     for (const f of resolved.files) {
       const dest = join(tmp, ...f.relpath.split('/'));
       if (!dest.startsWith(tmp + sep)) throw new CloudsegError('REGISTRY_FILE_INVALID', `manifest of ${resolved.path} has an unsafe relpath '${f.relpath}'`);
