@@ -16,7 +16,7 @@ const SUBSCRIPTION = 'cloudseg-bench-results';
 const logger = createLogger({ level: 'warn' });
 const samples = await readSampleManifest();
 const rootDir = await mkdtemp(join(tmpdir(), 'cloudseg-bench-'));
-const stack = await startLocalStack({ rootDir, logger, resultSubscriptions: [SUBSCRIPTION] });
+const stack = await startLocalStack({ rootDir, logger, resultSubscriptions: [SUBSCRIPTION], env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
 try {
   const { workerInstance } = await import('../functions/worker.js');
   const model = await workerInstance().runtime.model();
@@ -31,7 +31,8 @@ try {
   const msPerTile = (performance.now() - t0) / tileRuns;
 
   const events: ResultEvent[] = [];
-  stack.pubsub.subscription(SUBSCRIPTION).on('message', (m) => {
+  const subscription = stack.pubsub.subscription(SUBSCRIPTION);
+  subscription.on('message', (m) => {
     events.push(ResultEventSchema.parse(JSON.parse(m.data.toString())));
     m.ack();
   });
@@ -45,12 +46,15 @@ try {
       });
     }
   }
+  const deadline = Date.now() + 10 * 60_000;
   while (events.length < total) {
+    if (Date.now() > deadline) throw new Error(`benchmark: only ${events.length} of ${total} result events within 10 minutes`);
     await stack.triggerFlush();
     const until = Date.now() + 3000;
     while (events.length < total && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   }
   const seconds = (performance.now() - started) / 1000;
+  await subscription.close(); // an open streaming pull keeps the client (and the process) alive
   const pixels = events.reduce((n, e) => n + (e.width ?? 0) * (e.height ?? 0), 0);
 
   const mean = (stage: (typeof STAGES)[number]) => {

@@ -26,7 +26,8 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalStack> {
     resultSubscriptions: [LOCAL_RESULTS_SUBSCRIPTION, `${LOCAL_RESULTS_SUBSCRIPTION}-cli`],
   });
   const { config } = stack;
-  stack.pubsub.subscription(LOCAL_RESULTS_SUBSCRIPTION).on('message', (message) => {
+  const results = stack.pubsub.subscription(LOCAL_RESULTS_SUBSCRIPTION);
+  results.on('message', (message) => {
     const parsed = ResultEventSchema.safeParse(JSON.parse(message.data.toString()));
     message.ack();
     if (!parsed.success) return;
@@ -46,5 +47,12 @@ cloudseg is running locally.
     npm run cloudseg -- results --subscription ${LOCAL_RESULTS_SUBSCRIPTION}-cli
   Ctrl-C stops everything.
 `);
-  return stack;
+  // An open streaming pull keeps the Pub/Sub client alive: close it before the stack.
+  return {
+    ...stack,
+    stop: async () => {
+      await results.close();
+      await stack.stop();
+    },
+  };
 }
