@@ -1,5 +1,6 @@
 // `cloudseg local`
 import type { Command } from 'commander';
+import { untilStopSignal } from './until-signal.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging.js';
 import { num } from './arguments.js';
@@ -15,10 +16,7 @@ export function registerLocal(program: Command): void {
       const { runLocal } = await import('../../infra/local/run-local.js');
       const logger = createLogger({ level: config.logLevel });
       const stack = await runLocal({ flushEverySeconds: opts.flushEvery, logger, ...(opts.root ? { rootDir: opts.root } : {}) });
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopSignal();
       process.stdout.write('stopping...\n');
       await stack.stop();
     });

@@ -1,5 +1,6 @@
 // `cloudseg results`
 import type { Command } from 'commander';
+import { untilStopSignal } from './until-signal.js';
 import { loadConfig } from '../../shared/config/index.js';
 
 export function registerResults(program: Command): void {
@@ -22,7 +23,7 @@ export function registerResults(program: Command): void {
         process.exitCode = 1;
         void subscription.close().then(() => pubsub.close());
       });
-      await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+      await untilStopSignal();
       await subscription.close();
       await pubsub.close();
     });

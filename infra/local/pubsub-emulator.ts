@@ -43,7 +43,13 @@ export async function startPubSubEmulator(options: { launcher?: string; port?: n
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
+  // If this process ends without stop() (a second Ctrl-C, an uncaught error), take java with it:
+  // the emulator runs in its own process group, so no terminal signal reaches it.
+  const killOnExit = () => killGroup(child, 'SIGKILL');
+  process.once('exit', killOnExit);
+
   const stop = async () => {
+    process.off('exit', killOnExit);
     if (child.exitCode !== null || child.signalCode !== null) return;
     killGroup(child, 'SIGTERM');
     const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);

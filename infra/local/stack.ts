@@ -114,10 +114,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return body;
     };
     if (options.flushEveryMs) {
+      // Like Cloud Scheduler with a single attempt at a time: a tick is skipped while one runs,
+      // and stopping waits for the running one instead of cutting its connection.
+      let running: Promise<unknown> | null = null;
       const ticker = setInterval(() => {
-        triggerFlush().catch((err: unknown) => logger.warn({ err }, 'scheduled flush failed'));
+        running ??= triggerFlush()
+          .catch((err: unknown) => logger.warn({ err }, 'scheduled flush failed'))
+          .finally(() => {
+            running = null;
+          });
       }, options.flushEveryMs);
-      cleanups.push(async () => clearInterval(ticker));
+      cleanups.push(async () => {
+        clearInterval(ticker);
+        await running;
+      });
     }
 
     return {
