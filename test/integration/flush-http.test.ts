@@ -1,17 +1,14 @@
 // flush end to end over HTTP: GCS-shaped notifications in the real emulator -> the registered
 // function in a real functions-framework server -> batches on the work topic, sources acked.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PubSub, type Topic } from '@google-cloud/pubsub';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import pLimit from 'p-limit';
 import { createSubscriberClient } from '../../shared/cloud/pubsub.js';
 import { objectKey, parseBatchMessage, type BatchMessage } from '../../shared/contracts/index.js';
 import type { FlushSummary } from '../../shared/flush/run-flush.js';
-import { closeFlushInstance } from '../../functions/flush.js';
-import { EMULATOR_MISSING, useEmulator } from '../support/emulator.js';
+import { EMULATOR_MISSING } from '../support/emulator.js';
+import { useFlushServer } from '../support/flush-server.js';
 
 const PROJECT = 'cloudseg-flush-http';
 const UPLOADS = 'flush-http-uploads';
@@ -34,25 +31,13 @@ Object.assign(process.env, {
   LOG_LEVEL: 'silent',
 });
 
-const emulator = useEmulator();
-let server: Server | undefined;
+const flushServer = useFlushServer(PROJECT);
 let pubsub: PubSub;
-
-// Set up on first use inside a test: root-level hooks do not reliably run after useEmulator's.
-async function start(): Promise<string> {
-  emulator();
-  pubsub ??= new PubSub({ projectId: PROJECT });
-  if (!server) {
-    server = getTestServer('flush');
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  }
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-}
-after(async () => {
-  if (server) await new Promise((resolve) => server!.close(resolve));
-  await closeFlushInstance();
-  await pubsub?.close();
-});
+const start = async (): Promise<string> => {
+  const url = await flushServer.start();
+  pubsub = flushServer.pubsub();
+  return url;
+};
 
 const post = async (headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) =>
   fetch(await start(), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });

@@ -1,19 +1,16 @@
 // flush when publishing fails for real (the work topic is gone): 503, the messages are nacked and
 // the next flush batches them; and the lease keeper holds messages through a slow publish.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PubSub, type Topic } from '@google-cloud/pubsub';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { createSubscriberClient, subscriptionPath } from '../../shared/cloud/pubsub.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { objectKey, parseBatchMessage } from '../../shared/contracts/index.js';
 import { createBatchPublisher } from '../../shared/flush/publisher.js';
 import { runFlush, type FlushSummary } from '../../shared/flush/run-flush.js';
 import { createLogger } from '../../shared/logging.js';
-import { closeFlushInstance } from '../../functions/flush.js';
-import { EMULATOR_MISSING, useEmulator } from '../support/emulator.js';
+import { EMULATOR_MISSING } from '../support/emulator.js';
+import { useFlushServer } from '../support/flush-server.js';
 
 const PROJECT = 'cloudseg-flush-fail';
 const UPLOADS = 'flush-fail-uploads';
@@ -31,24 +28,13 @@ Object.assign(process.env, {
   LOG_LEVEL: 'silent',
 });
 
-const emulator = useEmulator();
-let server: Server | undefined;
+const flushServer = useFlushServer(PROJECT);
 let pubsub: PubSub;
-
-async function start(): Promise<string> {
-  emulator();
-  pubsub ??= new PubSub({ projectId: PROJECT });
-  if (!server) {
-    server = getTestServer('flush');
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  }
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-}
-after(async () => {
-  if (server) await new Promise((resolve) => server!.close(resolve));
-  await closeFlushInstance();
-  await pubsub?.close();
-});
+const start = async (): Promise<string> => {
+  const url = await flushServer.start();
+  pubsub = flushServer.pubsub();
+  return url;
+};
 
 function publishFinalize(topic: Topic, bucket: string, name: string, generation: string) {
   const resource = { kind: 'storage#object', bucket, name, generation, size: '2048', contentType: 'image/tiff' };
