@@ -1,8 +1,7 @@
 // `cloudseg registry resolve|pull|add|push|promote`: the DVC/GTO model registry from the command line.
 // Flags are a contract (scripts depend on them); errors print their stable code and exit 1.
 import type { Command } from 'commander';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { registryCacheDir } from '../../shared/config/index.js';
 
 interface RefFlags {
   repo: string;
@@ -26,25 +25,17 @@ function withRefFlags(cmd: Command): Command {
     .option('--stage <stage>', 'or a GTO stage, e.g. prod')
     .option('--remote <name>', 'use this DVC remote instead of the default')
     .option('--remote-config <key=value>', 'remote option override, repeatable (e.g. credentialpath=key.json)', collect)
-    .option('--cache-dir <dir>', 'the local object cache (default ~/.cache/cloudseg/registry)');
+    .option('--cache-dir <dir>', 'the local object cache (default: CLOUDSEG_MODEL_CACHE_DIR, else $TMPDIR/cloudseg-registry-cache)');
 }
 
 async function openFromFlags(flags: RefFlags) {
-  const { openRegistry } = await import('../../shared/registry/index.js');
+  const { openRegistry, registryRef } = await import('../../shared/registry/index.js');
   if (!flags.path && !flags.artifact) fail('CONFIG_INVALID', 'give --path or --artifact');
   if (flags.rev && flags.stage) fail('CONFIG_INVALID', '--rev and --stage are exclusive');
   const remoteConfig = flags.remoteConfig ? Object.fromEntries(flags.remoteConfig.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : undefined;
-  const registry = openRegistry({ cacheDir: flags.cacheDir ?? join(homedir(), '.cache', 'cloudseg', 'registry') });
-  const ref = {
-    repo: flags.repo,
-    ...(flags.path ? { path: flags.path } : {}),
-    ...(flags.artifact ? { artifact: flags.artifact } : {}),
-    ...(flags.rev ? { rev: flags.rev } : {}),
-    ...(flags.stage ? { stage: flags.stage } : {}),
-    ...(flags.remote ? { remote: flags.remote } : {}),
-    ...(remoteConfig ? { remoteConfig } : {}),
-  };
-  return { registry, ref };
+  // The same cache the worker uses (CLOUDSEG_MODEL_CACHE_DIR), so neither downloads twice.
+  const registry = openRegistry({ cacheDir: flags.cacheDir ?? registryCacheDir(process.env) });
+  return { registry, ref: registryRef({ ...flags, remoteConfig }) };
 }
 
 function fail(code: string, message: string): never {

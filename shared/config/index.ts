@@ -175,6 +175,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
+/** Where registry objects are cached: shared by the worker and the CLI on one machine. */
+export function registryCacheDir(env: { CLOUDSEG_MODEL_CACHE_DIR?: string | undefined }): string {
+  return env.CLOUDSEG_MODEL_CACHE_DIR || join(tmpdir(), 'cloudseg-registry-cache');
+}
+
 function modelSource(e: z.infer<typeof EnvSchema>): ModelSourceConfig {
   if (e.CLOUDSEG_MODEL_REV && e.CLOUDSEG_MODEL_STAGE) {
     throw new CloudsegError('CONFIG_INVALID', 'invalid configuration: CLOUDSEG_MODEL_REV and CLOUDSEG_MODEL_STAGE exclude each other');
@@ -194,7 +199,7 @@ function modelSource(e: z.infer<typeof EnvSchema>): ModelSourceConfig {
     remote: e.CLOUDSEG_MODEL_REMOTE,
     remoteConfig: e.CLOUDSEG_MODEL_REMOTE_CONFIG,
     refreshSeconds: e.CLOUDSEG_MODEL_REFRESH_SECONDS,
-    cacheDir: e.CLOUDSEG_MODEL_CACHE_DIR ?? join(tmpdir(), 'cloudseg-registry-cache'),
+    cacheDir: registryCacheDir(e),
   };
 }
 

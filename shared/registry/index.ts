@@ -27,6 +27,18 @@ export interface RegistryRef {
   remoteConfig?: Record<string, string>;
 }
 
+/** A reference from optional settings (flags, config): unset ones are left out, not undefined. */
+export function registryRef(fields: { repo: string } & { [K in Exclude<keyof RegistryRef, 'repo'>]?: RegistryRef[K] | undefined }): RegistryRef {
+  const ref: RegistryRef = { repo: fields.repo };
+  if (fields.path) ref.path = fields.path;
+  if (fields.artifact) ref.artifact = fields.artifact;
+  if (fields.rev) ref.rev = fields.rev;
+  if (fields.stage) ref.stage = fields.stage;
+  if (fields.remote) ref.remote = fields.remote;
+  if (fields.remoteConfig) ref.remoteConfig = fields.remoteConfig;
+  return ref;
+}
+
 export interface ResolvedModel {
   ref: RegistryRef;
   commit: string;

@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { CloudsegError, isCloudsegError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { loadModelFromDir } from '../model/load.js';
-import { openRegistry, type RegistryRef } from '../registry/index.js';
+import { openRegistry, registryRef } from '../registry/index.js';
 import { fixedModelSource, refreshingModelSource, withIdentity, type ModelSource } from './model-source.js';
 
 export function modelSourceFromConfig(config: Config, logger: Logger, clients: { storage: Storage }): ModelSource {
@@ -60,16 +60,4 @@ export async function modelDirFromConfig(config: Config, clients: { storage: Sto
   if (source.kind === 'dir') return source.dir;
   const registry = openRegistry({ cacheDir: source.cacheDir, storage: clients.storage, ...(logger ? { logger } : {}) });
   return registry.pull(await registry.resolve(registryRef(source)));
-}
-
-function registryRef(source: Extract<Config['model']['source'], { kind: 'registry' }>): RegistryRef {
-  return {
-    repo: source.repo,
-    ...(source.path ? { path: source.path } : {}),
-    ...(source.artifact ? { artifact: source.artifact } : {}),
-    ...(source.rev ? { rev: source.rev } : {}),
-    ...(source.stage ? { stage: source.stage } : {}),
-    ...(source.remote ? { remote: source.remote } : {}),
-    ...(source.remoteConfig ? { remoteConfig: source.remoteConfig } : {}),
-  };
 }
