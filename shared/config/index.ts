@@ -3,6 +3,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ONNX_LAYOUTS, type OnnxLayout } from '../engines/onnx-layouts.js';
 import { CloudsegError } from '../errors.js';
 import { LOG_LEVELS } from '../logging.js';
 import { projectRoot } from './project-root.js';
@@ -11,7 +12,7 @@ import { RESOURCE_ENV, RESOURCE_NAMES } from './resource-names.js';
 export { RESOURCE_NAMES, RESOURCE_ENV } from './resource-names.js';
 export { projectRoot } from './project-root.js';
 
-export const INFERENCE_BACKENDS = ['auto', 'tfjs-node', 'wasm', 'cpu'] as const;
+export const INFERENCE_BACKENDS = ['auto', 'onnxruntime', 'tfjs-node', 'wasm', 'cpu'] as const;
 export type InferenceBackendChoice = (typeof INFERENCE_BACKENDS)[number];
 
 const MiB = 1024 * 1024;
@@ -69,7 +70,10 @@ const EnvSchema = z.object({
   CLOUDSEG_INFERENCE_BACKEND: z.enum(INFERENCE_BACKENDS).default('auto'),
   // One image at a time by default: wasm inference holds the event loop, so overlapping items only
   // blurs their timings (measured: no throughput gain). With tfjs-node, raise it.
-  CLOUDSEG_WORKER_CONCURRENCY: int(1, 1),
+  // Unset: as many images in flight as the engine can use (see SegmentationModel.parallelism).
+  CLOUDSEG_WORKER_CONCURRENCY: z.coerce.number().int().min(1).optional(),
+  CLOUDSEG_INFERENCE_THREADS: z.coerce.number().int().min(1).optional(),
+  CLOUDSEG_ONNX_LAYOUT: z.enum(ONNX_LAYOUTS).default('intra-op'),
   CLOUDSEG_INFER_BATCH_TILES: int(1, 1),
   CLOUDSEG_MAX_PIXELS: int(1, 40_000_000),
   CLOUDSEG_DELETE_INPUT: bool(false),
@@ -114,7 +118,8 @@ export interface Config {
     timeBudgetMs: number;
   };
   worker: {
-    concurrency: number;
+    /** Images in flight per instance; undefined = what the engine can keep busy. */
+    concurrency: number | undefined;
     maxPixels: number;
     deleteInput: boolean;
     writeGeoTiff: boolean;
@@ -123,6 +128,9 @@ export interface Config {
     source: ModelSourceConfig;
     backend: InferenceBackendChoice;
     batchTiles: number;
+    /** Cores inference may use; undefined = all the instance has. */
+    threads: number | undefined;
+    onnxLayout: OnnxLayout;
   };
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -170,6 +178,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       source: modelSource(e),
       backend: e.CLOUDSEG_INFERENCE_BACKEND,
       batchTiles: e.CLOUDSEG_INFER_BATCH_TILES,
+      threads: e.CLOUDSEG_INFERENCE_THREADS,
+      onnxLayout: e.CLOUDSEG_ONNX_LAYOUT,
     },
     logLevel: e.LOG_LEVEL,
   };

@@ -81,7 +81,7 @@ export function withInferenceSettings(model: SegmentationModel, settings: Infere
   if (!Number.isInteger(card.tile.overlap) || card.tile.overlap < 0 || card.tile.overlap >= card.tile.size) {
     throw new CloudsegError('CONFIG_INVALID', `overlap must be an integer in [0, tile size), got ${card.tile.overlap}`);
   }
-  return { identity: model.identity, backend: model.backend, card, predict: (...args) => model.predict(...args), dispose: () => model.dispose() };
+  return { identity: model.identity, backend: model.backend, parallelism: model.parallelism, card, predict: (...args) => model.predict(...args), dispose: () => model.dispose() };
 }
 
 export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[], options: EvaluateOptions = {}): Promise<EvaluationReport> {

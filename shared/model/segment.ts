@@ -1,6 +1,7 @@
 // Tiled segmentation of a whole scene: cut the scaled HWC image into overlapping tiles on the
 // model's size grid, run them a few at a time, stitch each pixel from the tile where it is farthest
 // from a seam, then threshold to a 0/255 mask.
+import pLimit from 'p-limit';
 import { CloudsegError } from '../errors.js';
 import { extractTile, padToMultiple, planTiles, stitchTile, type PlannedTile } from '../imaging/tiling.js';
 import type { SegmentationModel } from './types.js';
@@ -42,7 +43,10 @@ export async function segmentScene(
 
   const output = new Float32Array(width * height);
   const tiles = planTiles(width, height, tileSize, overlap, multiple);
-  for (const group of batchesOfSameSize(tiles, multiple, batchTiles)) {
+  // Up to model.parallelism groups in flight: an engine off the event loop never waits for the
+  // next tile to be cut out. Tiles own disjoint parts of the output, so stitch order is free.
+  const limit = pLimit(Math.max(1, model.parallelism));
+  const runGroup = async (group: PlannedTile[]) => {
     const paddedWidth = padToMultiple(group[0]!.width, multiple);
     const paddedHeight = padToMultiple(group[0]!.height, multiple);
     const perTile = paddedWidth * paddedHeight * bands;
@@ -50,7 +54,8 @@ export async function segmentScene(
     group.forEach((tile, i) => extractTile(input, width, bands, tile, paddedWidth, paddedHeight, batch, i * perTile));
     const probability = await model.predict(batch, group.length, paddedHeight, paddedWidth);
     group.forEach((tile, i) => stitchTile(output, width, tile, probability, paddedWidth, i * paddedWidth * paddedHeight));
-  }
+  };
+  await Promise.all([...batchesOfSameSize(tiles, multiple, batchTiles)].map((group) => limit(() => runGroup(group))));
   return output;
 }
 

@@ -3,7 +3,8 @@
 // from its model card, never from code.
 import type { ModelIdentity } from '../contracts/result-event.js';
 
-export const BACKEND_NAMES = ['tfjs-node', 'wasm', 'cpu'] as const;
+/** The engines a model can run on: ONNX Runtime, or TF.js on one of its backends. */
+export const BACKEND_NAMES = ['onnxruntime', 'tfjs-node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface ScalingPreset {
@@ -37,6 +38,8 @@ export interface SegmentationModel {
   readonly identity: ModelIdentity;
   readonly card: ModelCard;
   readonly backend: BackendName;
+  /** predict() calls worth keeping in flight at once (1 where the engine holds the event loop). */
+  readonly parallelism: number;
   /**
    * Runs the model on `count` tiles of size height x width x bands (NHWC, float32, already scaled)
    * and returns the cloud probability per pixel, count x height x width.

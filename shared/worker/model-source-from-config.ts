@@ -5,13 +5,13 @@ import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config/index.js';
 import { CloudsegError, isCloudsegError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { loadModelFromDir } from '../model/load.js';
+import { loadModelFromDir, type LoadModelOptions } from '../model/load.js';
 import { openRegistry, registryRef } from '../registry/index.js';
 import { fixedModelSource, refreshingModelSource, withIdentity, type ModelSource } from './model-source.js';
 
 export function modelSourceFromConfig(config: Config, logger: Logger, clients: { storage: Storage }): ModelSource {
-  const { source, backend, batchTiles } = config.model;
-  const load = (dir: string) => loadModelFromDir(dir, { backend, batchTiles, logger });
+  const { source } = config.model;
+  const load = (dir: string) => loadModelFromDir(dir, modelLoadOptions(config, logger));
   if (source.kind === 'dir') return fixedModelSource(() => explained(source.dir, () => load(source.dir)));
 
   const registry = openRegistry({ cacheDir: source.cacheDir, storage: clients.storage, logger });
@@ -49,6 +49,12 @@ async function explained<T>(where: string, load: () => Promise<T>): Promise<T> {
     if (isCloudsegError(cause)) throw cause;
     throw new CloudsegError('MODEL_LOAD_FAILED', `cannot load the model from ${where}`, { retryable: true, cause });
   }
+}
+
+/** How the configured engine loads a model directory. */
+export function modelLoadOptions(config: Config, logger?: Logger): LoadModelOptions {
+  const { backend, batchTiles, threads, onnxLayout } = config.model;
+  return { backend, batchTiles, onnxLayout, ...(threads ? { threads } : {}), ...(logger ? { logger } : {}) };
 }
 
 /**

@@ -113,6 +113,7 @@ export function withIdentity(model: SegmentationModel, identity: ModelIdentity):
     identity,
     card: model.card,
     backend: model.backend,
+    parallelism: model.parallelism,
     predict: (tiles, count, height, width) => model.predict(tiles, count, height, width),
     dispose: () => model.dispose(),
   };

@@ -11,7 +11,9 @@ export interface BatchOutcome {
 }
 
 export async function processBatch(deps: WorkerDeps, batch: BatchMessage): Promise<BatchOutcome> {
-  const limit = pLimit(deps.settings.concurrency);
+  // The engine says how many images keep it busy: with inference off the event loop, one image
+  // infers while the next downloads and decodes and the previous encodes and uploads.
+  const limit = pLimit(deps.settings.concurrency ?? deps.model.parallelism);
   const settled = await Promise.allSettled(batch.items.map((item) => limit(() => processItem(deps, batch.batchId, item))));
   const events: ResultEvent[] = [];
   const errors: unknown[] = [];

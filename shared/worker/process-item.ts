@@ -24,7 +24,8 @@ export interface WorkerSettings {
   outputPrefix: string;
   maxPixels: number;
   batchTiles: number;
-  concurrency: number;
+  /** Items in flight; undefined = the model's parallelism. */
+  concurrency: number | undefined;
   deleteInput: boolean;
   writeGeoTiff: boolean;
 }

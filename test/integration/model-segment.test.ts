@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { CloudsegError } from '../../shared/errors.js';
-import { selectBackend } from '../../shared/model/backend.js';
+import { selectBackend } from '../../shared/engines/tfjs/backend.js';
 import { loadModelFromDir, type LoadedModel } from '../../shared/model/load.js';
 import { segmentScene, thresholdMask } from '../../shared/model/segment.js';
 import { dirManifestMd5, directoryManifest } from '../../shared/registry/dir-manifest.js';

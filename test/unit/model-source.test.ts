@@ -9,6 +9,7 @@ function fakeModel(md5: string, disposed: string[]): SegmentationModel {
     identity: { name: 'm', version: '1', md5: md5.padEnd(32, '0'), rev: null, tag: null },
     card: {} as SegmentationModel['card'],
     backend: 'cpu',
+    parallelism: 1,
     predict: async () => new Float32Array(0),
     dispose: () => disposed.push(md5),
   };

@@ -1,16 +1,18 @@
 // Picks the TF.js inference backend once per process: native tfjs-node when it can be imported
 // (production), else @tensorflow/tfjs on WebAssembly with SIMD; the pure-JS `cpu` only on request.
 import * as tfjs from '@tensorflow/tfjs';
-import { CloudsegError } from '../errors.js';
-import type { Logger } from '../logging.js';
-import type { BackendName } from './types.js';
+import { CloudsegError } from '../../errors.js';
+import type { Logger } from '../../logging.js';
+import type { BackendName } from '../../model/types.js';
 
-export type BackendChoice = 'auto' | BackendName;
+/** The TF.js backends (every engine but ONNX Runtime). */
+export type TfjsBackendName = Exclude<BackendName, 'onnxruntime'>;
+export type BackendChoice = 'auto' | TfjsBackendName;
 export type Tf = typeof import('@tensorflow/tfjs');
 
 export interface SelectedBackend {
   tf: Tf;
-  backend: BackendName;
+  backend: TfjsBackendName;
 }
 
 // tfjs-node is an optionalDependency: a variable specifier keeps TypeScript from resolving it and
@@ -18,7 +20,7 @@ export interface SelectedBackend {
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
 // TF.js has one global engine, so the backend is process state: select it once per choice.
-const selections = new Map<BackendName, Promise<SelectedBackend>>();
+const selections = new Map<TfjsBackendName, Promise<SelectedBackend>>();
 
 /**
  * Makes `choice` the active TF.js backend and returns the tf module to use with it. 'auto' prefers
@@ -37,7 +39,7 @@ export async function selectBackend(choice: BackendChoice, logger?: Logger): Pro
   return activate(choice, logger);
 }
 
-async function activate(name: BackendName, logger?: Logger): Promise<SelectedBackend> {
+async function activate(name: TfjsBackendName, logger?: Logger): Promise<SelectedBackend> {
   let pending = selections.get(name);
   if (!pending) {
     pending = load(name, logger);
@@ -51,7 +53,7 @@ async function activate(name: BackendName, logger?: Logger): Promise<SelectedBac
   return selected;
 }
 
-async function load(name: BackendName, logger?: Logger): Promise<SelectedBackend> {
+async function load(name: TfjsBackendName, logger?: Logger): Promise<SelectedBackend> {
   switch (name) {
     case 'tfjs-node': {
       let tf: Tf;
@@ -90,7 +92,7 @@ async function load(name: BackendName, logger?: Logger): Promise<SelectedBackend
   }
 }
 
-async function use(tf: Tf, key: string, name: BackendName): Promise<void> {
+async function use(tf: Tf, key: string, name: TfjsBackendName): Promise<void> {
   let ok: boolean;
   try {
     ok = await tf.setBackend(key);
@@ -101,10 +103,10 @@ async function use(tf: Tf, key: string, name: BackendName): Promise<void> {
   if (!ok || tf.getBackend() !== key) throw unavailable(name, `backend ${key} failed to initialise`);
 }
 
-function backendKey(name: BackendName): string {
+function backendKey(name: TfjsBackendName): string {
   return name === 'tfjs-node' ? 'tensorflow' : name;
 }
 
-function unavailable(name: BackendName, message: string, cause?: unknown): CloudsegError {
+function unavailable(name: TfjsBackendName, message: string, cause?: unknown): CloudsegError {
   return new CloudsegError('BACKEND_UNAVAILABLE', message, { cause, details: { backend: name } });
 }
