@@ -14,6 +14,9 @@ try {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // Idle intra-op threads spin by default, burning the cores the event loop needs for
+    // download, decode, encode and upload between tiles.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   port.on('message', (request: RunRequest) => {
     void run(session, request).then((reply) => {
