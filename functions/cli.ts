@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `cloudseg` command line: a thin shell over shared/ and infra/local; one module per command.
 import { Command } from 'commander';
+import { isCloudsegError } from '../shared/errors.js';
 import { registerSegment } from './cli/segment.js';
 import { registerStack } from './cli/stack.js';
 import { registerDemo } from './cli/demo.js';
@@ -24,4 +25,15 @@ registerModel(program);
 registerEval(program);
 registerRegistry(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // A user's mistake (a bad flag value, a missing file, a wrong model) is one line, not a stack.
+  process.stderr.write(`cloudseg: ${describeCliError(err)}\n`);
+  process.exitCode = isCloudsegError(err) && !err.retryable ? 2 : 1;
+}
+
+function describeCliError(err: unknown): string {
+  if (isCloudsegError(err)) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,5 +1,6 @@
 // Argument parsers shared by the CLI commands.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { INFERENCE_BACKENDS } from '../../shared/config/index.js';
 
 export const num = (v: string): number => {
   const n = Number(v);
@@ -12,3 +13,12 @@ export const numList = (v: string): number | number[] => {
   const parts = v.split(',').map(num);
   return parts.length === 1 ? parts[0]! : parts;
 };
+
+/** `--engine`: the inference engine, as CLOUDSEG_INFERENCE_BACKEND would choose it. */
+export const engineOption = (): Option =>
+  new Option('--engine <name>', 'inference engine (default: CLOUDSEG_INFERENCE_BACKEND, else auto = onnxruntime, then tfjs-node, then wasm)').choices(INFERENCE_BACKENDS);
+
+/** The environment with the CLI's --engine applied. */
+export function withEngine(env: NodeJS.ProcessEnv, engine: string | undefined): NodeJS.ProcessEnv {
+  return engine ? { ...env, CLOUDSEG_INFERENCE_BACKEND: engine } : env;
+}

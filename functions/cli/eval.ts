@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/index.js';
 import { CloudsegError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
-import { num } from './arguments.js';
+import { engineOption, num, withEngine } from './arguments.js';
 
 interface EvalOptions {
   images?: string;
@@ -18,6 +18,7 @@ interface EvalOptions {
   overlap?: number;
   preset?: string;
   plots: boolean;
+  engine?: string;
 }
 
 export function registerEval(program: Command): void {
@@ -35,12 +36,13 @@ export function registerEval(program: Command): void {
     .option('--overlap <px>', 'tile overlap (default: the card\'s)', num)
     .option('--preset <name>', 'scaling preset for every scene, beating the scenes\' own (e.g. landsat8-l1)')
     .option('--no-plots', 'skip the per-scene PNG plots')
+    .addOption(engineOption())
     .action(async (opts: EvalOptions) => {
       const byFolders = opts.images !== undefined || opts.truth !== undefined;
       if (byFolders === (opts.manifest !== undefined) || (byFolders && (!opts.images || !opts.truth))) {
         throw new CloudsegError('CONFIG_INVALID', 'give either --images DIR --truth DIR or --manifest FILE');
       }
-      const config = loadConfig(process.env);
+      const config = loadConfig(withEngine(process.env, opts.engine));
       // A model directory (what `model import-keras` writes), or the one the pipeline would use.
       const { createStorage } = await import('../../shared/cloud/storage.js');
       const { modelDirFromConfig } = await import('../../shared/worker/model-source-from-config.js');
@@ -52,7 +54,8 @@ export function registerEval(program: Command): void {
       const scenes = opts.manifest
         ? await readSceneManifest(opts.manifest, opts.root ? { root: opts.root } : {})
         : await scenesFromFolders(opts.images!, opts.truth!);
-      const model = await loadModelFromDir(modelDir, { backend: config.model.backend, batchTiles: config.model.batchTiles, logger });
+      const { modelLoadOptions } = await import('../../shared/worker/model-source-from-config.js');
+      const model = await loadModelFromDir(modelDir, modelLoadOptions(config, logger));
       try {
         const report = await evaluateModel(model, scenes, {
           outDir: opts.out,

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging.js';
-import { numList } from './arguments.js';
+import { engineOption, numList, withEngine } from './arguments.js';
 
 export function registerSegment(program: Command): void {
   program
@@ -14,8 +14,9 @@ export function registerSegment(program: Command): void {
     .option('--offset <o>', 'input offset (one number, or one per band)', numList)
     .option('--preset <name>', 'a scaling preset of the model card (e.g. landsat8-l1, sentinel2-l1c)')
     .option('--model <dir>', 'model directory (default: the bundled model)')
-    .action(async (images: string[], opts: { out: string; scale?: number | number[]; offset?: number | number[]; preset?: string; model?: string }) => {
-      const config = loadConfig({ ...process.env, ...(opts.model ? { CLOUDSEG_MODEL_DIR: opts.model } : {}) });
+    .addOption(engineOption())
+    .action(async (images: string[], opts: { out: string; scale?: number | number[]; offset?: number | number[]; preset?: string; model?: string; engine?: string }) => {
+      const config = loadConfig({ ...withEngine(process.env, opts.engine), ...(opts.model ? { CLOUDSEG_MODEL_DIR: opts.model } : {}) });
       const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       const { createStorage } = await import('../../shared/cloud/storage.js');
       const { modelSourceFromConfig } = await import('../../shared/worker/model-source-from-config.js');

@@ -5,7 +5,6 @@ import { availableParallelism } from 'node:os';
 import { CloudsegError, isCloudsegError } from '../errors.js';
 import type { BackendName } from '../model/types.js';
 import { loadOnnxRuntimeNetwork } from './onnxruntime/index.js';
-import { loadTfjsNetwork } from './tfjs/network.js';
 import type { EngineLoadRequest, EngineNetwork, OnnxThreading } from './types.js';
 
 export type { EngineNetwork, EngineLoadRequest, OnnxThreading } from './types.js';
@@ -61,6 +60,13 @@ export async function loadEngineNetwork(request: EngineLoadRequest, options: Eng
 function fallsBack(err: unknown): boolean {
   if (!(err instanceof CloudsegError)) return true;
   return !['MODEL_NOT_FOUND', 'MODEL_CARD_INVALID', 'MODEL_CHECKSUM_MISMATCH'].includes(err.code);
+}
+
+// TF.js (and its wasm binary) is loaded only when a TF.js engine is used: a worker on ONNX Runtime
+// does not carry it in memory.
+async function loadTfjsNetwork(...args: Parameters<typeof import('./tfjs/network.js').loadTfjsNetwork>): Promise<EngineNetwork> {
+  const { loadTfjsNetwork: load } = await import('./tfjs/network.js');
+  return load(...args);
 }
 
 function logged(network: EngineNetwork, options: EngineOptions, request: EngineLoadRequest, why?: string): EngineNetwork {
