@@ -62,7 +62,7 @@ try {
 
   print('\nInference engines, the same real 512x512 tile and the 3 sample scenes (calls in flight = what each engine uses)');
   const reference = engines.find((e) => e.config.engine === 'wasm' && e.probability)?.probability ?? null;
-  const rows = engines.map(({ config, result, error, probability }) =>
+  const rows = engines.map(({ config, result, probability }) =>
     result
       ? [
           config.label,
@@ -90,7 +90,7 @@ print('emulator, local GCS server, flush and worker in functions-framework serve
   const stageNames = Object.keys(pipelines.find((p) => p.result)?.result?.stageMeansMs ?? {});
   table(
     ['pipeline', 'images', 'images/s', 'Mpx/s', 'Mpx/s after flush', 'flush s', 'concurrency', 'peak RSS MB', ...stageNames.map((s) => `${s} ms`)],
-    pipelines.map(({ engine, result, error }) =>
+    pipelines.map(({ engine, result }) =>
       result
         ? [
             `${result.engine}${engine === 'auto' ? ' (auto)' : ''}`,
