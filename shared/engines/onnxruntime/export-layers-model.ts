@@ -13,7 +13,7 @@ import { OnnxGraphBuilder } from './onnx-graph.js';
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'probability';
 /** Bumped whenever the exporter's output changes, so cached graphs of older exporters are not reused. */
-export const EXPORTER_VERSION = 1;
+export const EXPORTER_VERSION = 2;
 
 export interface ExportedGraph {
   onnx: Uint8Array;

@@ -195,6 +195,10 @@ function depthwise(ctx: ConvertContext, x: string, kernelWeight: Weight, withBia
 
 function depthwiseConv2d(ctx: ConvertContext): string {
   channelsLast(ctx.layer);
+  // TF.js 4.x's DepthwiseConv2D serialises dilation_rate but computes without it (a TODO in its
+  // call()), so a dilated graph would disagree with the TF.js engine: refuse, and `auto` stays on TF.js.
+  const dilations = pair(ctx.layer, 'dilation_rate', [1, 1]);
+  if (dilations[0] !== 1 || dilations[1] !== 1) throw unsupported(ctx.layer, `dilation_rate ${JSON.stringify(dilations)} (TF.js ignores it for DepthwiseConv2D)`);
   const y = depthwise(ctx, ctx.inputs[0]!, ctx.weight('depthwise_kernel'), true);
   return activation(ctx.g, ctx.layer, y, ctx.layer.config.activation);
 }
