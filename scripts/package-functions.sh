@@ -2,14 +2,15 @@
 # Zips what Cloud Build needs to build both functions (sources, lock file, the bundled model) into
 # out/function-source.zip, byte-identical for identical files, so Terraform redeploys only on change.
 #   usage: scripts/package-functions.sh [output.zip]
-# Cloud Build then runs `npm ci` (installing @tensorflow/tfjs-node, with internet) and `npm run gcp-build`.
+# Cloud Build then runs `npm ci` (installing @tensorflow/tfjs-node, with internet) and `npm run gcp-build`;
+# .npmrc goes along: it tells onnxruntime-node's install script to skip its optional CUDA download.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out/function-source.zip}"
 mkdir -p "$(dirname "$out")"
 
 # Tracked files only: no node_modules, dist, test outputs or local secrets can slip in.
-shipped=(package.json package-lock.json tsconfig.json tsconfig.build.json functions shared infra/local models)
+shipped=(package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json functions shared infra/local models)
 git ls-files -z -- "${shipped[@]}" > "$out.list"
 
 python3 - "$out" "$out.list" <<'PY'
