@@ -102,6 +102,19 @@ export interface BatchLimits {
 }
 
 /**
+ * The batches of `items` that are already closed (the next item did not fit), and the items of the
+ * open one. Greedy packing is prefix-stable, so releasing closed batches while more items arrive
+ * gives exactly the batches planBatches would give over the whole sequence.
+ */
+export function closedBatches<T extends { size: number }>(items: Iterable<T>, limits: BatchLimits): { closed: T[][]; open: T[] } {
+  const batches = planBatches(items, limits);
+  const last = batches.at(-1);
+  // A last batch at the item limit is closed too: nothing more can join it.
+  if (last && last.length >= limits.maxItems) return { closed: batches, open: [] };
+  return { closed: batches.slice(0, -1), open: last ?? [] };
+}
+
+/**
  * Greedy, order-preserving batching: a batch closes when the next item would exceed either
  * limit. An item larger than maxBytes on its own goes in a batch alone rather than never.
  */

@@ -1,12 +1,13 @@
-// The flush orchestrator: pull the uploads buffer in a loop, plan batches, publish them, then ack
-// exactly what was published (nack the rest so the next flush retries it). I/O only through deps.
+// The flush orchestrator: pull the uploads buffer in a loop, publishing each batch as soon as it is
+// full, then the rest; then ack exactly what was published (nack the rest so the next flush
+// retries it). I/O only through deps.
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Config } from '../config/index.js';
 import { BATCH_SCHEMA_ID, BatchMessageSchema, objectKey, type BatchItem, type BatchMessage } from '../contracts/batch.js';
 import { describeError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { classifyMessages, planBatches, SKIP_REASONS, type Classification, type PulledMessage, type SkipReason } from './plan.js';
+import { classifyMessages, closedBatches, planBatches, SKIP_REASONS, type Classification, type PulledMessage, type SkipReason } from './plan.js';
 import { ACK_IDS_PER_REQUEST, chunks, keepLeases, type LeaseKeeperOptions } from './lease-keeper.js';
 import { stopReason, type StopReason } from './stop-rule.js';
 
@@ -95,22 +96,34 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   // Every ack and nack must land before the messages' ack deadline; the keeper renews it while
   // this flush runs, so the subscription's ackDeadlineSeconds needs no margin for a long flush.
   const leases = keepLeases({ subscriber, subscription, logger, ...deps.leases });
+  const limits = { maxItems: settings.maxBatchItems, maxBytes: settings.maxBatchBytes };
+  const publisher = batchPublisher(deps, now);
+  // Items already in a batch, by object key: a batch is published as soon as it is full, while
+  // the loop still pulls, so workers start on a large backlog at once instead of after the loop.
+  const planned = new Set<string>();
+  const unplanned = (c: Classification) => [...c.accepted.entries()].filter(([key]) => !planned.has(key)).map(([, a]) => a.item);
+  const release = (batches: BatchItem[][]) => {
+    for (const items of batches) {
+      for (const item of items) planned.add(objectKey(item));
+      publisher.publish(items);
+    }
+  };
   let pull: PullOutcome;
   let classification: Classification;
-  let batches: BatchItem[][];
   let outcomes: PromiseSettledResult<unknown>[];
   try {
-    pull = await pullUntilStop(deps, elapsed, (ackIds) => leases.hold(ackIds));
+    pull = await pullUntilStop(deps, elapsed, (received, all) => {
+      leases.hold(received.map((m) => m.ackId));
+      release(closedBatches(unplanned(classifyMessages(all)), limits).closed);
+    });
     classification = classifyMessages(pull.messages);
     logRejected(logger, classification.rejected);
-    batches = planBatches(
-      [...classification.accepted.values()].map((a) => a.item),
-      { maxItems: settings.maxBatchItems, maxBytes: settings.maxBatchBytes },
-    );
-    outcomes = await publishBatches(deps, batches, now);
+    release(planBatches(unplanned(classification), limits));
+    outcomes = await publisher.settled();
   } finally {
     await leases.stop();
   }
+  const batches = publisher.batches;
 
   // Ack what is settled for good (published, skipped, rejected); nack the failed batches' messages.
   const ackIdsOf = (items: BatchItem[]) => items.flatMap((item) => classification.accepted.get(objectKey(item))?.ackIds ?? []);
@@ -158,8 +171,15 @@ interface PullOutcome {
   pullError: FlushSummary['pullError'];
 }
 
-/** Pulls until empty, full or out of time. Short pulls are normal; only empty ones count. */
-async function pullUntilStop(deps: FlushDeps, elapsed: () => number, hold: (ackIds: string[]) => void): Promise<PullOutcome> {
+/**
+ * Pulls until empty, full or out of time. Short pulls are normal; only empty ones count.
+ * `onReceived` sees each non-empty pull and everything pulled so far.
+ */
+async function pullUntilStop(
+  deps: FlushDeps,
+  elapsed: () => number,
+  onReceived: (received: PulledMessage[], all: PulledMessage[]) => void,
+): Promise<PullOutcome> {
   const { subscriber, subscription, settings, logger } = deps;
   const pullTimeoutMs = deps.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
   const messages: PulledMessage[] = [];
@@ -183,35 +203,54 @@ async function pullUntilStop(deps: FlushDeps, elapsed: () => number, hold: (ackI
       continue;
     }
     consecutiveEmptyPulls = 0;
-    hold(received.map((m) => m.ackId));
     messages.push(...received);
+    onReceived(received, messages);
   }
 }
 
-/** Publishes every batch, bounded; all settle before anything is acked. */
-async function publishBatches(deps: FlushDeps, batches: BatchItem[][], now: () => number): Promise<PromiseSettledResult<unknown>[]> {
+/**
+ * Publishes batches as they are handed over, bounded; settled() waits for all of them (in the
+ * order of `batches`), and only then is anything acked.
+ */
+function batchPublisher(deps: FlushDeps, now: () => number): { publish(items: BatchItem[]): void; settled(): Promise<PromiseSettledResult<unknown>[]>; batches: BatchItem[][] } {
   const { logger } = deps;
   const newBatchId = deps.newBatchId ?? randomUUID;
   const limit = pLimit(PUBLISH_CONCURRENCY);
-  return Promise.allSettled(
-    batches.map((items) =>
-      limit(async () => {
-        const message = BatchMessageSchema.parse({
-          schema: BATCH_SCHEMA_ID,
-          batchId: newBatchId(),
-          createdAt: new Date(now()).toISOString(),
-          items,
-        });
-        try {
-          const messageId = await deps.publishBatch(message);
-          logger.info({ batchId: message.batchId, itemCount: items.length, messageId }, 'flush: batch published');
-        } catch (err) {
-          logger.error({ err, batchId: message.batchId, itemCount: items.length }, 'flush: batch publish failed; its messages are nacked');
-          throw err;
-        }
-      }),
-    ),
-  );
+  const batches: BatchItem[][] = [];
+  // Settled as soon as they are made: a publish that fails while the loop still pulls must not
+  // count as an unhandled rejection before settled() is called.
+  const pending: Promise<PromiseSettledResult<unknown>>[] = [];
+  return {
+    batches,
+    publish(items) {
+      batches.push(items);
+      pending.push(
+        publishOne(items).then(
+          (value): PromiseSettledResult<unknown> => ({ status: 'fulfilled', value }),
+          (reason: unknown): PromiseSettledResult<unknown> => ({ status: 'rejected', reason }),
+        ),
+      );
+    },
+    settled: () => Promise.all(pending),
+  };
+
+  function publishOne(items: BatchItem[]): Promise<void> {
+    return limit(async () => {
+      const message = BatchMessageSchema.parse({
+        schema: BATCH_SCHEMA_ID,
+        batchId: newBatchId(),
+        createdAt: new Date(now()).toISOString(),
+        items,
+      });
+      try {
+        const messageId = await deps.publishBatch(message);
+        logger.info({ batchId: message.batchId, itemCount: items.length, messageId }, 'flush: batch published');
+      } catch (err) {
+        logger.error({ err, batchId: message.batchId, itemCount: items.length }, 'flush: batch publish failed; its messages are nacked');
+        throw err;
+      }
+    });
+  }
 }
 
 async function pullOnce(subscriber: FlushSubscriber, subscription: string, maxMessages: number, timeout: number): Promise<PulledMessage[]> {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyMessages, planBatches, type PulledMessage } from '../../shared/flush/plan.js';
+import { classifyMessages, closedBatches, planBatches, type PulledMessage } from '../../shared/flush/plan.js';
 
 // A notification as GCS sends it with payloadFormat JSON_API_V1: attributes plus the object resource.
 function gcsMessage(
@@ -220,5 +220,35 @@ describe('planBatches', () => {
   test('limits below 1 are a programming error', () => {
     assert.throws(() => planBatches([item('a', 1)], { maxItems: 0, maxBytes: 10 }), RangeError);
     assert.throws(() => planBatches([item('a', 1)], { maxItems: 1, maxBytes: 0 }), RangeError);
+  });
+});
+
+describe('closedBatches (batches released while flush still pulls)', () => {
+  const sizes = [5, 1, 1, 9, 2, 2, 2, 30, 1, 1, 1, 1];
+  const limits = { maxItems: 3, maxBytes: 10 };
+  const items = sizes.map((size, id) => ({ id, size }));
+
+  test('every prefix: closed batches plus the open one are exactly planBatches of that prefix', () => {
+    for (let n = 0; n <= items.length; n++) {
+      const prefix = items.slice(0, n);
+      const { closed, open } = closedBatches(prefix, limits);
+      const whole = planBatches(prefix, limits);
+      assert.deepEqual(open.length > 0 ? [...closed, open] : closed, whole, `prefix of ${n}`);
+    }
+  });
+
+  test('a closed batch never changes as more items arrive (prefix-stable)', () => {
+    const final = planBatches(items, limits);
+    for (let n = 0; n <= items.length; n++) {
+      const { closed } = closedBatches(items.slice(0, n), limits);
+      assert.deepEqual(closed, final.slice(0, closed.length), `prefix of ${n}`);
+    }
+  });
+
+  test('a batch at the item limit is released at once; none, one and an oversized item', () => {
+    assert.deepEqual(closedBatches([], limits), { closed: [], open: [] });
+    assert.deepEqual(closedBatches([{ size: 1 }], limits), { closed: [], open: [{ size: 1 }] });
+    assert.deepEqual(closedBatches([{ size: 1 }, { size: 1 }, { size: 1 }], limits).open, []);
+    assert.deepEqual(closedBatches([{ size: 50 }, { size: 1 }], limits), { closed: [[{ size: 50 }]], open: [{ size: 1 }] });
   });
 });
