@@ -78,7 +78,7 @@ try {
   table(['engine', 'ms/tile', 'Mpx/s tile', 'Mpx/s scenes', 'peak RSS MB', 'max|p - wasm|', 'load s'], rows);
   for (const { config, error } of engines) if (error) print(`  ${config.label}: ${firstLine(error)}`);
 
-  print('\nWhole local pipeline: first flush -> last result event (and from the moment flush has published the work), flush every second;');
+  print('\nWhole local pipeline: first flush -> last result event, flush every second;');
 print('emulator, local GCS server, flush and worker in functions-framework servers; stage times are means per image');
   const pipelineEngines = values.engine ? [values.engine] : ['auto', 'wasm'];
   const pipelines: { engine: string; result: PipelineResult | null; error: string | null }[] = [];
@@ -89,7 +89,7 @@ print('emulator, local GCS server, flush and worker in functions-framework serve
   }
   const stageNames = Object.keys(pipelines.find((p) => p.result)?.result?.stageMeansMs ?? {});
   table(
-    ['pipeline', 'images', 'images/s', 'Mpx/s', 'Mpx/s after flush', 'flush s', 'concurrency', 'peak RSS MB', ...stageNames.map((s) => `${s} ms`)],
+    ['pipeline', 'images', 'images/s', 'Mpx/s', 'concurrency', 'peak RSS MB', ...stageNames.map((s) => `${s} ms`)],
     pipelines.map(({ engine, result }) =>
       result
         ? [
@@ -97,8 +97,6 @@ print('emulator, local GCS server, flush and worker in functions-framework serve
             `${result.images} ${JSON.stringify(result.statuses)}`,
             result.imagesPerSecond.toFixed(2),
             result.mpxPerSecond.toFixed(2),
-            result.workMpxPerSecond.toFixed(2),
-            (result.seconds - result.workSeconds).toFixed(1),
             String(result.concurrency),
             result.peakRssMb.toFixed(0),
             ...stageNames.map((s) => (result.stageMeansMs[s] ?? Number.NaN).toFixed(1)),

@@ -1,8 +1,9 @@
 // The two hashes GCS keeps per object, computed incrementally while bytes stream to disk:
-// md5 and crc32c, both base64 (crc32c big-endian, via the storage client's own CRC32C).
+// md5 and crc32c, both base64 (crc32c big-endian: native when available, else the storage client's).
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { CRC32C } from '@google-cloud/storage';
+import { nativeCrc32cGenerator } from '../../../shared/cloud/crc32c.js';
 
 export interface ObjectHashes {
   md5Hash: string;
@@ -11,7 +12,7 @@ export interface ObjectHashes {
 
 export class ObjectHasher {
   readonly #md5: Hash = createHash('md5');
-  readonly #crc32c = new CRC32C();
+  readonly #crc32c = nativeCrc32cGenerator?.() ?? new CRC32C();
   size = 0;
 
   update(chunk: Buffer): void {
