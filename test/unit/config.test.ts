@@ -40,6 +40,9 @@ test('a wrong value is a CONFIG_INVALID error naming the variable', () => {
     ['CLOUDSEG_FLUSH_MAX_BATCH_ITEMS', '0'],
     ['CLOUDSEG_FLUSH_MAX_BATCH_ITEMS', 'many'],
     ['CLOUDSEG_INFERENCE_BACKEND', 'gpu'],
+    ['CLOUDSEG_ONNX_LAYOUT', 'both'],
+    ['CLOUDSEG_INFERENCE_THREADS', '0'],
+    ['CLOUDSEG_WORKER_CONCURRENCY', '0'],
     ['CLOUDSEG_DELETE_INPUT', 'maybe'],
     ['CLOUDSEG_FLUSH_TOKEN', 'short'],
     ['CLOUDSEG_MODEL_REMOTE_CONFIG', 'not json'],
@@ -63,4 +66,17 @@ test('registry settings: a stage or a rev, a path or an artifact, never both', (
   for (const env of [{ CLOUDSEG_MODEL_REV: 'main', CLOUDSEG_MODEL_STAGE: 'prod' }, { CLOUDSEG_MODEL_PATH: 'm', CLOUDSEG_MODEL_ARTIFACT: 'a' }]) {
     assert.throws(() => loadConfig(env), (err: unknown) => err instanceof CloudsegError && err.code === 'CONFIG_INVALID');
   }
+});
+
+test('engine settings: auto by default, concurrency left to the engine unless set', () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.model.backend, 'auto');
+  assert.equal(defaults.model.onnxLayout, 'intra-op');
+  assert.equal(defaults.model.threads, undefined);
+  assert.equal(defaults.worker.concurrency, undefined);
+  const set = loadConfig({ CLOUDSEG_INFERENCE_BACKEND: 'onnxruntime', CLOUDSEG_ONNX_LAYOUT: 'sessions', CLOUDSEG_INFERENCE_THREADS: '4', CLOUDSEG_WORKER_CONCURRENCY: '3' });
+  assert.equal(set.model.backend, 'onnxruntime');
+  assert.equal(set.model.onnxLayout, 'sessions');
+  assert.equal(set.model.threads, 4);
+  assert.equal(set.worker.concurrency, 3);
 });
