@@ -96,11 +96,11 @@ const NAMED_RESOURCES: Record<keyof typeof RESOURCE_NAMES, [type: string, name: 
 
 const tf = await loadTerraform();
 
-test('the google provider is pinned to >= 5 and state lives in a GCS backend', () => {
+test('the google provider is pinned (to the schema infra-terraform-schema checks) and state lives in a GCS backend', () => {
   const settings = tf.terraform[0]!;
   const providers = block(settings, 'required_providers') as Record<string, { source: string; version: string }>;
   assert.equal(providers.google?.source, 'hashicorp/google');
-  assert.match(providers.google?.version ?? '', />= ?5\./);
+  assert.match(providers.google?.version ?? '', /^~> 6\.50\.0$/);
   const backend = settings.backend as Body[] | Body;
   const backends = Array.isArray(backend) ? backend : [backend];
   assert.ok(backends.some((b) => 'gcs' in b), 'backend "gcs" {}');
