@@ -222,11 +222,15 @@ variable "function_source_zip" {
 
 variable "node_runtime" {
   type        = string
-  default     = "nodejs20"
-  description = "Cloud Functions (2nd gen) runtime; package.json engines asks for Node >= 20.9."
+  default     = "nodejs24"
+  description = "Cloud Functions (2nd gen) runtime. nodejs24 (Node 24 LTS, what the tests run on; supported until 2028-10-31) or nodejs22 (decommissioned 2027-10-31); package.json engines says what the code needs."
   validation {
-    condition     = contains(["nodejs20", "nodejs22"], var.node_runtime)
-    error_message = "node_runtime must be nodejs20 or nodejs22."
+    condition     = !contains(["nodejs6", "nodejs8", "nodejs10", "nodejs12", "nodejs14", "nodejs16", "nodejs18", "nodejs20"], var.node_runtime)
+    error_message = "node_runtime: Google decommissioned nodejs20 on 2026-10-30, and every older Node runtime before it: functions on them can no longer be built or deployed. Use nodejs24 (supported until 2028-10-31) or nodejs22 (until 2027-10-31)."
+  }
+  validation {
+    condition     = contains(["nodejs22", "nodejs24"], var.node_runtime)
+    error_message = "node_runtime must be nodejs24 (the default) or nodejs22: the code and its Google clients (@google-cloud/storage 8, @google-cloud/pubsub 6) need Node >= 22."
   }
 }
 

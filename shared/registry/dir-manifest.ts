@@ -39,9 +39,7 @@ export async function directoryManifest(dir: string): Promise<ManifestEntry[]> {
   const entries: ManifestEntry[] = [];
   for (const dirent of found) {
     if (!dirent.isFile()) continue;
-    // `parentPath` is Node >= 20.12; `path` is its older name.
-    const parent = (dirent as { parentPath?: string }).parentPath ?? dirent.path;
-    const full = join(parent, dirent.name);
+    const full = join(dirent.parentPath, dirent.name);
     const relpath = full.slice(dir.replace(/[\\/]+$/, '').length + 1).split(/[\\/]/).join('/');
     entries.push({ md5: await md5File(full), relpath });
   }

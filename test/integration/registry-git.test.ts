@@ -29,7 +29,7 @@ async function expectCode(promise: Promise<unknown>, code: string, pattern?: Reg
 async function treeMd5s(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const name of (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile())) {
-    const full = join((name as { parentPath?: string }).parentPath ?? name.path, name.name);
+    const full = join(name.parentPath, name.name);
     out[full.slice(dir.length + 1)] = md5(await readFile(full));
   }
   return out;

@@ -96,11 +96,11 @@ const NAMED_RESOURCES: Record<keyof typeof RESOURCE_NAMES, [type: string, name: 
 
 const tf = await loadTerraform();
 
-test('the google provider is pinned to >= 5 and state lives in a GCS backend', () => {
+test('the google provider is pinned (to the schema infra-terraform-schema checks) and state lives in a GCS backend', () => {
   const settings = tf.terraform[0]!;
   const providers = block(settings, 'required_providers') as Record<string, { source: string; version: string }>;
   assert.equal(providers.google?.source, 'hashicorp/google');
-  assert.match(providers.google?.version ?? '', />= ?5\./);
+  assert.match(providers.google?.version ?? '', /^~> 6\.50\.0$/);
   const backend = settings.backend as Body[] | Body;
   const backends = Array.isArray(backend) ? backend : [backend];
   assert.ok(backends.some((b) => 'gcs' in b), 'backend "gcs" {}');
@@ -214,7 +214,6 @@ test('the scheduler POSTs to flush with an OIDC token of its own account', () =>
 test('functions: gen2 Node, entry points from dist/functions/index.js, internal ingress, own accounts, nobody public', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string };
   assert.equal(pkg.main, 'dist/functions/index.js');
-  assert.match(String(variableDefault(tf, 'node_runtime')), /^nodejs(20|22)$/);
   for (const name of ['flush', 'worker']) {
     const fn = resource(tf, 'google_cloudfunctions2_function', name);
     const build = block(fn, 'build_config');
@@ -230,6 +229,48 @@ test('functions: gen2 Node, entry points from dist/functions/index.js, internal 
   assert.equal(resource(tf, 'google_cloudfunctions2_function', 'flush').event_trigger, undefined, 'flush is an HTTP function');
   const text = JSON.stringify(tf);
   assert.doesNotMatch(text, /allUsers|allAuthenticatedUsers/);
+});
+
+// Google's Cloud Run functions runtime schedule for Node (decommission: no more builds or deploys).
+// A runtime past its date makes the test below fail: drop it from node_runtime, move the default on.
+const NODE_RUNTIME_DECOMMISSIONED: Record<string, string> = {
+  nodejs18: '2025-10-31',
+  nodejs20: '2026-10-30',
+  nodejs22: '2027-10-31',
+  nodejs24: '2028-10-31',
+};
+
+/** The runtimes named in `contains([...], var.node_runtime)` of a validation condition. */
+function runtimesIn(condition: unknown): string[] {
+  const list = /contains\(\[([^\]]*)\], var\.node_runtime\)/.exec(String(condition))?.[1];
+  assert.ok(list, `a contains([...], var.node_runtime) condition: ${String(condition)}`);
+  return [...list.matchAll(/"(nodejs\d+)"/g)].map((m) => m[1]!);
+}
+
+test('node_runtime: nodejs24 by default (the Node the tests run on), nodejs22 allowed, decommissioned runtimes refused with the reason', () => {
+  const today = new Date().toISOString().slice(0, 10);
+  const variable = tf.variable.node_runtime!;
+  const runtime = String(variable.default);
+  assert.equal(runtime, 'nodejs24');
+  const pinnedNode = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.node!;
+  assert.equal(runtime, `nodejs${pinnedNode.split('.')[0]}`, 'production runs the Node major the tests run on');
+
+  const validations = variable.validation as Body[];
+  const refused = validations.find((v) => String(v.condition).startsWith('${!contains('));
+  const allowed = validations.find((v) => String(v.condition).startsWith('${contains('));
+  assert.ok(refused && allowed, 'one validation refuses decommissioned runtimes, one lists the allowed ones');
+  assert.deepEqual(runtimesIn(allowed.condition).sort(), ['nodejs22', 'nodejs24']);
+  assert.ok(runtimesIn(refused.condition).includes('nodejs20'));
+  assert.match(String(refused.error_message), /decommissioned nodejs20 on 2026-10-30/);
+  for (const name of [runtime, ...runtimesIn(allowed.condition)]) {
+    const until = NODE_RUNTIME_DECOMMISSIONED[name];
+    assert.ok(until, `${name} is in the runtime schedule`);
+    assert.ok(today < until, `${name} was decommissioned on ${until}: refuse it in node_runtime's validation`);
+    assert.ok(!runtimesIn(refused.condition).includes(name), `${name} is both allowed and refused`);
+  }
+  for (const [name, until] of Object.entries(NODE_RUNTIME_DECOMMISSIONED)) {
+    if (until <= today) assert.ok(runtimesIn(refused.condition).includes(name), `${name} (decommissioned ${until}) is refused`);
+  }
 });
 
 test('every service account holds exactly its listed grants, each on one resource; no project-wide roles', () => {

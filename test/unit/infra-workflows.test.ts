@@ -19,7 +19,10 @@ interface Workflow {
 const ROOT = projectRoot();
 const load = (name: string) => parse(readFileSync(join(ROOT, '.github', 'workflows', name), 'utf8')) as Workflow;
 const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((job) => job.steps);
-const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
+const scripts = pkg.scripts;
+/** The Node major the project runs on: the pinned `node` devDependency. */
+const nodeMajor = Number(pkg.devDependencies.node!.split('.')[0]);
 
 /** `npm run X` (and `npm test`) in the run steps and in the shell files they start with `bash FILE`. */
 function npmScriptsUsed(wf: Workflow): string[] {
@@ -33,14 +36,27 @@ function npmScriptsUsed(wf: Workflow): string[] {
   return texts.flatMap((t) => [...t.matchAll(/\bnpm (?:run\s+([\w:-]+)|(test|start)\b)/g)].map((m) => (m[1] ?? m[2])!));
 }
 
-test('ci: on pull requests and pushes, Node 20, the emulator installed, then .ci/run', () => {
+test('ci and deploy set up the Node the project pins (the node devDependency), on actions that run on Node 24', () => {
+  assert.equal(nodeMajor, 24);
+  for (const wf of [load('ci.yml'), load('deploy.yml')]) {
+    const setup = steps(wf).find((s) => s.uses?.startsWith('actions/setup-node'));
+    assert.equal(setup?.with?.['node-version'], nodeMajor);
+    // GitHub retires the node20 action runtime: checkout/setup-node/setup-java run on node24 from v5 on.
+    for (const step of steps(wf).filter((s) => /^actions\/(checkout|setup-node|setup-java)@/.test(s.uses ?? ''))) {
+      assert.ok(Number(/@v(\d+)/.exec(step.uses!)?.[1]) >= 5, `${step.uses} runs on the node24 action runtime`);
+    }
+  }
+});
+
+test('ci: on pull requests and pushes, the emulator installed, then .ci/run, which prints the Node the tests use', () => {
   const ci = load('ci.yml');
   assert.ok('pull_request' in ci.on && 'push' in ci.on);
   const all = steps(ci);
-  assert.equal(all.find((s) => s.uses?.startsWith('actions/setup-node'))?.with?.['node-version'], 20);
   assert.ok(all.some((s) => /google-cloud-cli-pubsub-emulator|pubsub-emulator/.test(s.run ?? '')), 'installs the emulator');
   assert.ok(all.some((s) => s.run?.trim() === 'bash .ci/run'));
   assert.deepEqual(npmScriptsUsed(ci).sort(), ['lint', 'test', 'typecheck']);
+  // The version .ci/run reports is the one npm scripts run on (node_modules/.bin/node), not the system's.
+  assert.match(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'), /npm exec -c 'node --version'/);
 });
 
 test('deploy: on push to main, one at a time, WIF auth without keys, terraform init/plan/apply with GCS state', () => {
