@@ -49,7 +49,8 @@ locals {
 
   worker_env = {
     CLOUDSEG_INFERENCE_BACKEND  = var.inference_backend
-    CLOUDSEG_WORKER_CONCURRENCY = tostring(var.worker_concurrency)
+    CLOUDSEG_INFERENCE_THREADS  = var.worker_cpu
+    CLOUDSEG_WORKER_CONCURRENCY = var.worker_concurrency == null ? "" : tostring(var.worker_concurrency)
     CLOUDSEG_INFER_BATCH_TILES  = tostring(var.infer_batch_tiles)
     CLOUDSEG_MAX_PIXELS         = tostring(var.max_pixels)
     CLOUDSEG_DELETE_INPUT       = tostring(var.delete_input)

@@ -364,8 +364,8 @@ variable "flush_empty_pulls" {
 
 variable "worker_memory" {
   type        = string
-  default     = "4Gi"
-  description = "Memory of one worker instance; see the sizing in infra/gcp/README.md (~2.6 GB worst case at the default max_pixels and concurrency 1)."
+  default     = "6Gi"
+  description = "Memory of one worker instance; see the sizing in infra/gcp/README.md (~4.8 GB worst case at the default max_pixels and 2 images in flight)."
   validation {
     condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory))
     error_message = "worker_memory must look like 4Gi or 4096Mi."
@@ -375,7 +375,7 @@ variable "worker_memory" {
 variable "worker_cpu" {
   type        = string
   default     = "2"
-  description = "vCPUs of one worker instance: tfjs-node uses them (wasm uses one); Cloud Run needs >= 2 for more than 4 GiB."
+  description = "vCPUs of one worker instance: onnxruntime (and tfjs-node) use them all, wasm one; Cloud Run needs >= 2 for more than 4 GiB."
   validation {
     condition     = contains(["1", "2", "4", "6", "8"], var.worker_cpu)
     error_message = "worker_cpu must be 1, 2, 4, 6 or 8."
@@ -434,11 +434,11 @@ variable "worker_min_instances" {
 
 variable "worker_concurrency" {
   type        = number
-  default     = 1
-  description = "CLOUDSEG_WORKER_CONCURRENCY: images in flight per instance; worker memory must grow with it."
+  default     = null
+  description = "CLOUDSEG_WORKER_CONCURRENCY: images in flight per instance; null lets the engine decide (2 on onnxruntime: one infers while the next downloads; 1 on TF.js). Worker memory must grow with it."
   validation {
-    condition     = var.worker_concurrency >= 1 && var.worker_concurrency <= 8
-    error_message = "worker_concurrency must be between 1 and 8."
+    condition     = var.worker_concurrency == null ? true : var.worker_concurrency >= 1 && var.worker_concurrency <= 8
+    error_message = "worker_concurrency must be null or between 1 and 8."
   }
 }
 
@@ -465,10 +465,10 @@ variable "max_pixels" {
 variable "inference_backend" {
   type        = string
   default     = "auto"
-  description = "CLOUDSEG_INFERENCE_BACKEND: auto picks tfjs-node (installed by the Cloud Build) over wasm."
+  description = "CLOUDSEG_INFERENCE_BACKEND: auto picks onnxruntime, then tfjs-node (installed by the Cloud Build), then wasm."
   validation {
-    condition     = contains(["auto", "tfjs-node", "wasm", "cpu"], var.inference_backend)
-    error_message = "inference_backend must be auto, tfjs-node, wasm or cpu."
+    condition     = contains(["auto", "onnxruntime", "tfjs-node", "wasm", "cpu"], var.inference_backend)
+    error_message = "inference_backend must be auto, onnxruntime, tfjs-node, wasm or cpu."
   }
 }
 

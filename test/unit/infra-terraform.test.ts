@@ -187,12 +187,13 @@ test('worker timeout is at most 540 s and below the ack deadline; memory covers 
   assert.match(JSON.stringify(worker.lifecycle), /var\.worker_timeout_seconds < var\.worker_ack_deadline_seconds/);
 
   // Worst case per image (README): download + decoded raster as float32 (4 B/sample), the float32
-  // HWC model input, the float32 probability, the mask (+ GeoTIFF copy); plus ~385 MB measured for
-  // the runtime and wasm model at batch 1.
+  // HWC model input, the float32 probability, the mask (+ GeoTIFF copy); plus ~500 MB measured for
+  // the runtime and the onnxruntime session at 512x512 tiles. Unset concurrency is the engine's: 2.
   const maxPixels = Number(variableDefault(tf, 'max_pixels'));
   const bands = 4;
   const perImageBytes = maxPixels * (bands * 4 /* download */ + bands * 4 /* raster */ + bands * 4 /* input */ + 4 /* probability */ + 2 /* masks */);
-  const peakBytes = 385e6 + Number(variableDefault(tf, 'worker_concurrency')) * perImageBytes;
+  const concurrency = Number(variableDefault(tf, 'worker_concurrency') ?? 2);
+  const peakBytes = 500e6 + concurrency * perImageBytes;
   const memory = String(variableDefault(tf, 'worker_memory'));
   const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(memory) ?? [];
   const memoryBytes = Number(amount) * (unit === 'Gi' ? 2 ** 30 : 2 ** 20);
@@ -348,7 +349,7 @@ test('env: every variable Terraform sets is one shared/config reads, with the sa
     ['flush_pull_size', config.flush.pullSize],
     ['flush_empty_pulls', config.flush.emptyPullsToStop],
     ['flush_time_budget_ms', config.flush.timeBudgetMs],
-    ['worker_concurrency', config.worker.concurrency],
+    ['worker_concurrency', config.worker.concurrency ?? null],
     ['infer_batch_tiles', config.model.batchTiles],
     ['max_pixels', config.worker.maxPixels],
     ['delete_input', config.worker.deleteInput],
