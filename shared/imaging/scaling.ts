@@ -158,6 +158,13 @@ export function toModelInput(raster: Raster, scaling: Scaling, expectedBands: nu
   const offset = broadcast(scaling.offset, bands, 'offset');
   const { data, noData } = raster;
   const out = new Float32Array(data.length);
+  // Integer samples without nodata are always finite: the common case needs no per-sample checks.
+  if (noData === null && !(data instanceof Float32Array) && !(data instanceof Float64Array)) {
+    for (let p = 0; p < data.length; p += bands) {
+      for (let b = 0; b < bands; b++) out[p + b] = data[p + b]! * scale[b]! + offset[b]!;
+    }
+    return out;
+  }
   const noDataIsNaN = noData !== null && Number.isNaN(noData);
   for (let i = 0, b = 0; i < data.length; i++) {
     const v = data[i]!;
