@@ -12,7 +12,7 @@ import { createLogger } from '../shared/logging.js';
 import { readSampleManifest } from '../infra/local/samples.js';
 import { startLocalStack } from '../infra/local/stack.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '16' } } });
 const ROUNDS = Number(values.rounds);
 const SUBSCRIPTION = 'cloudseg-bench-results';
 const FLUSH_TICK_MS = 1000;

@@ -17,7 +17,7 @@ import { CLOUD_RUN_PRICES } from './prices.js';
 const { values } = parseArgs({
   options: {
     engine: { type: 'string' },
-    rounds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '4' },
   },
 });

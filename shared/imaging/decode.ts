@@ -71,8 +71,10 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
 }
 
 async function decodeTiff(bytes: Uint8Array, maxPixels: number, label: string): Promise<Raster> {
-  // geotiff wants an ArrayBuffer of exactly the file (a Buffer may be a view into a larger pool).
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  // geotiff wants an ArrayBuffer of exactly the file (a Buffer may be a view into a larger pool);
+  // a download usually is one, and then needs no copy.
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  const buffer = whole ? (bytes.buffer as ArrayBuffer) : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   const tiff = await fromArrayBuffer(buffer);
   const image = await tiff.getImage(0);
   const width = image.getWidth();

@@ -158,10 +158,13 @@ export function toModelInput(raster: Raster, scaling: Scaling, expectedBands: nu
   const offset = broadcast(scaling.offset, bands, 'offset');
   const { data, noData } = raster;
   const out = new Float32Array(data.length);
-  // Integer samples without nodata are always finite: the common case needs no per-sample checks.
-  if (noData === null && !(data instanceof Float32Array) && !(data instanceof Float64Array)) {
+  // Integer samples are always finite: only the nodata value needs a check (none without one).
+  if (!(data instanceof Float32Array) && !(data instanceof Float64Array)) {
     for (let p = 0; p < data.length; p += bands) {
-      for (let b = 0; b < bands; b++) out[p + b] = data[p + b]! * scale[b]! + offset[b]!;
+      for (let b = 0; b < bands; b++) {
+        const v = data[p + b]!;
+        out[p + b] = v === noData ? 0 : v * scale[b]! + offset[b]!;
+      }
     }
     return out;
   }

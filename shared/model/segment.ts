@@ -50,8 +50,10 @@ export async function segmentScene(
     const paddedWidth = padToMultiple(group[0]!.width, multiple);
     const paddedHeight = padToMultiple(group[0]!.height, multiple);
     const perTile = paddedWidth * paddedHeight * bands;
-    const batch = new Float32Array(group.length * perTile);
-    group.forEach((tile, i) => extractTile(input, width, bands, tile, paddedWidth, paddedHeight, batch, i * perTile));
+    // A scene that is one unpadded tile is its own batch: no copy.
+    const wholeScene = group.length === 1 && paddedWidth === width && paddedHeight === height;
+    const batch = wholeScene ? input : new Float32Array(group.length * perTile);
+    if (!wholeScene) group.forEach((tile, i) => extractTile(input, width, bands, tile, paddedWidth, paddedHeight, batch, i * perTile));
     const probability = await model.predict(batch, group.length, paddedHeight, paddedWidth);
     group.forEach((tile, i) => stitchTile(output, width, tile, probability, paddedWidth, i * paddedWidth * paddedHeight));
   };
