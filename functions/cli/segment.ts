@@ -9,7 +9,7 @@ export function registerSegment(program: Command): void {
     .command('segment')
     .description('segment local images with the same per-image path as the worker; prints one result event per image')
     .argument('<images...>', 'GeoTIFF or PNG files, bands in the model\'s order')
-    .requiredOption('--out <dir>', 'folder for <name>.mask.png (and .mask.tif when georeferenced)')
+    .requiredOption('--out <dir>', 'folder for <file name>.mask.png (and .mask.tif when georeferenced)')
     .option('--scale <s>', 'input scale (one number, or one per band separated by commas)', numList)
     .option('--offset <o>', 'input offset (one number, or one per band)', numList)
     .option('--preset <name>', 'a scaling preset of the model card (e.g. landsat8-l1, sentinel2-l1c)')

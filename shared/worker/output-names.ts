@@ -1,13 +1,15 @@
-// Where the masks of an input go: the input's name without its extension, under the output
-// prefix, with `.mask.png` (always) and `.mask.tif` (when the input is georeferenced).
+// Where the masks of an input go: `<prefix><input bucket>/<input name>.mask.png` (always) and
+// `.mask.tif` (when the input is georeferenced). The whole input name, extension included, and its
+// bucket are kept, so the mapping is injective: `a.tif`, `a.png` and `a.TIF`, or the same name in
+// two buckets, never share a mask (bucket names cannot contain "/").
 
 export interface MaskNames {
   png: string;
   geotiff: string;
 }
 
-export function maskNames(inputName: string, outputPrefix: string): MaskNames {
-  const stem = inputName.replace(/\.(tiff?|png)$/i, '');
-  const base = `${outputPrefix}${stem}`;
+/** `bucket` null: local files (the CLI), named by their file name alone. */
+export function maskNames(input: { bucket: string | null; name: string }, outputPrefix: string): MaskNames {
+  const base = `${outputPrefix}${input.bucket === null ? '' : `${input.bucket}/`}${input.name}`;
   return { png: `${base}.mask.png`, geotiff: `${base}.mask.tif` };
 }

@@ -67,7 +67,7 @@ async function outcomeOf(
   const { storage, model, settings } = deps;
   const make = (status: ResultStatus, fields: Partial<ResultEvent> = {}) =>
     resultEvent(status, batchId, input, model.identity, timings, deps.now?.() ?? new Date(), fields);
-  const names = maskNames(input.name, settings.outputPrefix);
+  const names = maskNames(input, settings.outputPrefix);
   const outBucket = storage.bucket(settings.outputBucket);
   const pngFile = outBucket.file(names.png);
 

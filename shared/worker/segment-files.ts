@@ -47,7 +47,7 @@ export async function segmentFile(model: SegmentationModel, path: string, option
     const encoded = await encodeMasks(segmentation, { geotiff: options.geotiff });
     const t1 = performance.now();
     await mkdir(options.outDir, { recursive: true });
-    const names = maskNames(basename(absolute), '');
+    const names = maskNames({ bucket: null, name: basename(absolute) }, '');
     const pngPath = resolve(join(options.outDir, names.png));
     await writeFile(pngPath, encoded.png);
     let georeferenced = null;

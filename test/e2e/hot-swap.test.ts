@@ -84,7 +84,7 @@ test('promoting a new model version swaps it in for the next batches, with no fa
     assert.equal(c!.model.tag, 'cloudseg#prod#2');
     assert.notEqual(c!.model.md5, before[0]!.model.md5);
     assert.ok(c!.cloudFraction! < before[0]!.cloudFraction!, 'the new threshold is in effect');
-    const [meta] = await stack.storage.bucket(stack.config.buckets.output).file('c.mask.png').getMetadata();
+    const [meta] = await stack.storage.bucket(stack.config.buckets.output).file(`${stack.config.buckets.input}/c.tif.mask.png`).getMetadata();
     assert.equal(meta.metadata?.['cloudseg-model-md5'], c!.model.md5);
     assert.equal(meta.metadata?.['cloudseg-model-tag'], 'cloudseg#prod#2');
   } finally {

@@ -29,7 +29,7 @@ test('a file dropped into the input folder comes back as a mask in the output fo
     const [event] = await pullResults(stack.pubsub, subscriptionPath(stack.config.projectId, 'local-test-results'), 1, 120_000);
     assert.equal(event!.status, 'succeeded');
     assert.equal(event!.input.name, 'dropped.tif');
-    const maskOnDisk = await stat(join(stack.bucketDir(stack.config.buckets.output), 'dropped.mask.png'));
+    const maskOnDisk = await stat(join(stack.bucketDir(stack.config.buckets.output), stack.config.buckets.input, 'dropped.tif.mask.png'));
     assert.ok(maskOnDisk.size > 0);
   } finally {
     await stack.stop();

@@ -41,7 +41,7 @@ test('segment writes masks and prints one result event per image; a bad image fa
     assert.ok(events[0]!.output?.georeferenced, 'a georeferenced input also gets a .mask.tif');
     assert.equal(events[2]!.output?.georeferenced, null);
     for (const e of [events[0]!, events[2]!]) assert.ok((await stat(e.output!.name)).size > 0);
-    assert.ok((await stat(join(out, `${georeferenced.id}.mask.tif`))).size > 0);
+    assert.ok((await stat(join(out, `${georeferenced.id}.tif.mask.tif`))).size > 0);
   } finally {
     await rm(out, { recursive: true, force: true });
   }

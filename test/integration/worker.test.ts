@@ -101,7 +101,7 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
       assert.equal(event.status, 'succeeded', JSON.stringify(event.error));
       assert.equal(event.input.generation, items[i]!.generation);
       assert.equal(event.model.md5, model.identity.md5);
-      assert.ok(event.output && event.output.name === `scenes/${s.id}.mask.png`);
+      assert.ok(event.output && event.output.name === `${INPUT}/scenes/${s.id}.tif.mask.png`);
       assert.equal(Boolean(event.output.georeferenced), s.georeferenced, 'a georeferenced input (only) also gets a GeoTIFF mask');
       for (const stage of ['download', 'decode', 'infer', 'encode', 'upload', 'total'] as const) {
         assert.ok((event.timingsMs[stage] ?? -1) >= 0, `timing ${stage}`);
@@ -135,12 +135,12 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
     assert.ok(a.ok && b.ok);
     const first = await results(2);
     assert.deepEqual(first.map((e) => e.status).sort(), ['duplicate', 'succeeded']);
-    const [meta] = await storage.bucket(OUTPUT).file(`redeliver/${s.id}.mask.png`).getMetadata();
+    const [meta] = await storage.bucket(OUTPUT).file(`${INPUT}/redeliver/${s.id}.tif.mask.png`).getMetadata();
     assert.ok((await deliverBatch(workerUrl, PROJECT, WORK, batch, 'emulator-push')).ok);
     const [again] = await results(1);
     assert.equal(again!.status, 'duplicate');
     assert.equal(again!.output?.generation, String(meta.generation));
-    const [metaAfter] = await storage.bucket(OUTPUT).file(`redeliver/${s.id}.mask.png`).getMetadata();
+    const [metaAfter] = await storage.bucket(OUTPUT).file(`${INPUT}/redeliver/${s.id}.tif.mask.png`).getMetadata();
     assert.equal(String(metaAfter.generation), String(meta.generation), 'mask was not rewritten');
   });
 
@@ -190,7 +190,7 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
     await pubsub.createTopic(RESULTS);
     await pubsub.subscription(RESULTS_SUB).delete().catch(() => undefined);
     await pubsub.topic(RESULTS).createSubscription(RESULTS_SUB);
-    const [meta] = await storage.bucket(OUTPUT).file('transient/scene.mask.png').getMetadata();
+    const [meta] = await storage.bucket(OUTPUT).file(`${INPUT}/transient/scene.tif.mask.png`).getMetadata();
     const retry = await deliverBatch(workerUrl, PROJECT, WORK, batchOf([item]), 'eventarc');
     assert.ok(retry.ok);
     const [event] = await results(1);

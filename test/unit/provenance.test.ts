@@ -7,10 +7,22 @@ const md5 = '0123456789abcdef0123456789abcdef';
 const model = { name: 'm', version: '1.0.0', md5, rev: null, tag: null };
 const input = { bucket: 'in', name: 'a/b.tif', generation: '1700000000000001' };
 
-test('mask names keep the folder, drop the image extension', () => {
-  assert.deepEqual(maskNames('a/b.tif', ''), { png: 'a/b.mask.png', geotiff: 'a/b.mask.tif' });
-  assert.deepEqual(maskNames('x.TIFF', 'masks/'), { png: 'masks/x.mask.png', geotiff: 'masks/x.mask.tif' });
-  assert.deepEqual(maskNames('scene.jp2', ''), { png: 'scene.jp2.mask.png', geotiff: 'scene.jp2.mask.tif' });
+test('mask names: bucket and whole input name, so different inputs never share a mask', () => {
+  assert.deepEqual(maskNames({ bucket: 'in', name: 'a/b.tif' }, ''), { png: 'in/a/b.tif.mask.png', geotiff: 'in/a/b.tif.mask.tif' });
+  assert.deepEqual(maskNames({ bucket: 'in', name: 'x.TIFF' }, 'masks/'), { png: 'masks/in/x.TIFF.mask.png', geotiff: 'masks/in/x.TIFF.mask.tif' });
+  assert.deepEqual(maskNames({ bucket: null, name: 'scene.tif' }, ''), { png: 'scene.tif.mask.png', geotiff: 'scene.tif.mask.tif' });
+  // Injective: inputs that differ only in extension, case or bucket never share a mask.
+  const inputs = [
+    { bucket: 'in', name: 'a.tif' },
+    { bucket: 'in', name: 'a.png' },
+    { bucket: 'in', name: 'a.TIF' },
+    { bucket: 'in', name: 'a' },
+    { bucket: 'other', name: 'a.tif' },
+    { bucket: 'in', name: 'other/a.tif' },
+    { bucket: 'in', name: 'a.tif.mask.png' },
+  ];
+  const names = inputs.flatMap((i) => Object.values(maskNames(i, '')));
+  assert.equal(new Set(names).size, names.length, names.join(' '));
 });
 
 test('provenance survives a metadata round trip', () => {
