@@ -4,6 +4,9 @@
 export const ERROR_CODES = [
   // input problems: permanent, they become `failed` result events
   'INPUT_NOT_FOUND',
+  'INPUT_UNREADABLE',
+  'OUTPUT_UNWRITABLE',
+  'INFERENCE_FAILED',
   'EMPTY_OBJECT',
   'UNSUPPORTED_FORMAT',
   'CORRUPT_IMAGE',

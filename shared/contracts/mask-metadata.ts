@@ -12,6 +12,8 @@ export const MASK_METADATA_KEYS = {
   cloudFraction: 'cloudseg-cloud-fraction',
   width: 'cloudseg-width',
   height: 'cloudseg-height',
+  /** Set once the mask's `succeeded` event is out: a redelivery without it publishes `succeeded` again. */
+  eventPublished: 'cloudseg-event-published',
 } as const;
 
 /** True for an object cloudseg wrote as a mask (so it is never fed back in as an input). */

@@ -67,7 +67,13 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions): 
     if (height % card.sizeMultiple !== 0 || width % card.sizeMultiple !== 0) {
       throw new CloudsegError('INTERNAL', `tile ${height}x${width} is not a multiple of ${card.sizeMultiple} (pad it first)`);
     }
-    return network.run(tiles, count, height, width);
+    try {
+      return await network.run(tiles, count, height, width);
+    } catch (err) {
+      if (err instanceof CloudsegError) throw err;
+      // An engine's own error (out of memory, a wasm abort) says nothing about the image: retry.
+      throw new CloudsegError('INFERENCE_FAILED', `${network.engine} inference failed: ${(err as Error).message}`, { retryable: true, cause: err });
+    }
   };
 
   if (options.warmUp !== false) {
@@ -76,7 +82,7 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions): 
       await predict(new Float32Array(side * side * bands), 1, side, side);
     } catch (err) {
       await network.dispose();
-      if (err instanceof CloudsegError && err.code !== 'INTERNAL') throw err;
+      if (err instanceof CloudsegError && err.code !== 'INTERNAL' && err.code !== 'INFERENCE_FAILED') throw err;
       throw new CloudsegError('MODEL_LOAD_FAILED', `the model in ${dir} fails its warm-up prediction on ${network.engine}: ${(err as Error).message}`, { cause: err });
     }
   }

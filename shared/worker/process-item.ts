@@ -11,6 +11,8 @@ import {
   type ResultStatus,
   type Stage,
 } from '../contracts/result-event.js';
+import { ZodError } from 'zod';
+import { MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
 import { describeError, isNotFound, isPreconditionFailed, isRetryable } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { SegmentationModel } from '../model/types.js';
@@ -48,12 +50,25 @@ export async function processItem(deps: WorkerDeps, batchId: string, item: Batch
   const log = deps.logger.child({ batchId, input: `${input.bucket}/${input.name}#${input.generation}` });
   const event = await outcomeOf(deps, batchId, input, timings, log);
   event.timingsMs.total = performance.now() - started;
-  await deps.publishResult(event);
+  await publishFinal(deps, event, log);
   log.info({ status: event.status, cloudFraction: event.cloudFraction, timingsMs: event.timingsMs, error: event.error }, 'item done');
   // A duplicate is work done too (e.g. a redelivery after the delete step failed).
   if (deps.settings.deleteInput && (event.status === 'succeeded' || event.status === 'duplicate')) {
     await deleteProcessedInput(deps.storage, input, log);
   }
+  return event;
+}
+
+/**
+ * For an item whose processing threw something permanent that no step turned into an event (a
+ * bug): publish a `failed` INTERNAL event so the item is settled without looping its batch.
+ */
+export async function publishUnexpectedFailure(deps: WorkerDeps, batchId: string, item: BatchItem, err: unknown): Promise<ResultEvent> {
+  const input: ObjectRef = { bucket: item.bucket, name: item.name, generation: item.generation };
+  const event = resultEvent('failed', batchId, input, deps.model.identity, {}, deps.now?.() ?? new Date(), {
+    error: { code: 'INTERNAL', message: describeError(err).message },
+  });
+  await deps.publishResult(event);
   return event;
 }
 
@@ -72,17 +87,21 @@ async function outcomeOf(
   const pngFile = outBucket.file(names.png);
 
   // Done already (a redelivery, or a twin that finished first)?
-  const existing = await readExistingMask(pngFile);
-  const verdict = judgeExistingMask(existing, input, model.identity.md5);
+  const existing = await output(() => readExistingMask(pngFile));
+  if ('failed' in existing) return make('failed', { error: existing.failed });
+  const verdict = judgeExistingMask(existing.value, input, model.identity.md5);
   if (verdict === 'newer-input') return make('superseded');
-  if (verdict === 'same-work' && existing) {
+  if (verdict === 'same-work' && existing.value) {
+    const done = existing.value;
     const tif = await readExistingMask(outBucket.file(names.geotiff));
     const tifIsOurs = judgeExistingMask(tif, input, model.identity.md5) === 'same-work';
-    return make('duplicate', {
-      output: outputRef(settings.outputBucket, names.png, existing.generation, tifIsOurs && tif ? { name: names.geotiff, generation: tif.generation } : null),
-      width: existing.width,
-      height: existing.height,
-      cloudFraction: existing.cloudFraction,
+    // A mask whose `succeeded` event never went out (the publish failed after the write) is
+    // reported `succeeded` now, so a subscriber filtering on it hears of the image once.
+    return make(done.eventPublished ? 'duplicate' : 'succeeded', {
+      output: outputRef(settings.outputBucket, names.png, done.generation, tifIsOurs && tif ? { name: names.geotiff, generation: tif.generation } : null),
+      width: done.width,
+      height: done.height,
+      cloudFraction: done.cloudFraction,
     });
   }
 
@@ -99,8 +118,11 @@ async function outcomeOf(
     metadata = (meta.metadata as Record<string, string> | undefined) ?? null;
     contentType = meta.contentType;
   } catch (err) {
-    if (isNotFound(err)) return make('superseded');
-    throw err;
+    if (isNotFound(err)) return (await hasNewerGeneration(storage, input)) ? make('superseded') : make('failed', { error: inputNotFound(input) });
+    if (isRetryable(err)) throw err;
+    // 403, a buffer too large to allocate, ...: trying again cannot help.
+    log.warn({ err }, 'input cannot be read');
+    return make('failed', { error: { code: 'INPUT_UNREADABLE', message: `cannot read gs://${input.bucket}/${input.name}#${input.generation}: ${describeError(err).message}` } });
   }
 
   let provenance: Provenance;
@@ -130,14 +152,18 @@ async function outcomeOf(
 
   const t = performance.now();
   let georeferenced: { name: string; generation: string } | null = null;
-  if (encoded.geotiff) {
-    const tif = await writeMaskIfNotNewer(outBucket.file(names.geotiff), encoded.geotiff, 'image/tiff', provenance);
-    if (tif.outcome === 'newer') return make('superseded');
-    georeferenced = { name: names.geotiff, generation: tif.generation };
+  const geotiff = encoded.geotiff;
+  if (geotiff) {
+    const tif = await output(() => writeMaskIfNotNewer(outBucket.file(names.geotiff), geotiff, 'image/tiff', provenance));
+    if ('failed' in tif) return make('failed', { error: tif.failed });
+    if (tif.value.outcome === 'newer') return make('superseded');
+    georeferenced = { name: names.geotiff, generation: tif.value.generation };
   }
   // The PNG goes last: its presence with our provenance is what marks the item as done.
-  const png = await writeMaskIfNotNewer(pngFile, encoded.png, 'image/png', provenance);
+  const written = await output(() => writeMaskIfNotNewer(pngFile, encoded.png, 'image/png', provenance));
   timings.upload = performance.now() - t;
+  if ('failed' in written) return make('failed', { error: written.failed });
+  const png = written.value;
   if (png.outcome === 'newer') return make('superseded');
   return make(png.outcome === 'written' ? 'succeeded' : 'duplicate', {
     output: outputRef(settings.outputBucket, names.png, png.generation, georeferenced),
@@ -145,6 +171,64 @@ async function outcomeOf(
     height: provenance.height,
     cloudFraction: provenance.cloudFraction,
   });
+}
+
+/**
+ * An output-bucket call: transient errors are thrown (the batch is redelivered); a permanent one
+ * (403, a bucket that does not exist) fails this item with OUTPUT_UNWRITABLE instead of sending the
+ * whole batch round until the dead-letter topic.
+ */
+async function output<T>(call: () => Promise<T>): Promise<{ value: T } | { failed: { code: 'OUTPUT_UNWRITABLE'; message: string } }> {
+  try {
+    return { value: await call() };
+  } catch (err) {
+    if (isRetryable(err)) throw err;
+    return { failed: { code: 'OUTPUT_UNWRITABLE', message: `cannot write the mask: ${describeError(err).message}` } };
+  }
+}
+
+// The pinned generation is gone: superseded when a newer one exists, else the input vanished.
+async function hasNewerGeneration(storage: Storage, input: ObjectRef): Promise<boolean> {
+  try {
+    const [meta] = await storage.bucket(input.bucket).file(input.name).getMetadata();
+    return BigInt(String(meta.generation)) > BigInt(input.generation);
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+function inputNotFound(input: ObjectRef): { code: 'INPUT_NOT_FOUND'; message: string } {
+  return { code: 'INPUT_NOT_FOUND', message: `gs://${input.bucket}/${input.name}#${input.generation} no longer exists and no newer upload replaced it` };
+}
+
+/**
+ * Publishes the item's final event. A `succeeded` event marks its mask afterwards, so a redelivery
+ * knows whether it still owes one. An event our own schema refuses (a bug) must not loop the batch:
+ * a `failed` INTERNAL event says so instead.
+ */
+async function publishFinal(deps: WorkerDeps, event: ResultEvent, log: Logger): Promise<void> {
+  try {
+    await deps.publishResult(event);
+  } catch (err) {
+    if (!(err instanceof ZodError)) throw err;
+    log.error({ err }, 'result event failed its own schema; publishing a failed event instead');
+    const fallback: ResultEvent = { ...event, status: 'failed', output: null, width: null, height: null, cloudFraction: null, error: { code: 'INTERNAL', message: `result event invalid: ${err.message.slice(0, 500)}` } };
+    Object.assign(event, fallback);
+    await deps.publishResult(event);
+    return;
+  }
+  if (event.status === 'succeeded' && event.output) {
+    try {
+      await deps.storage
+        .bucket(event.output.bucket)
+        .file(event.output.name)
+        .setMetadata({ metadata: { [MASK_METADATA_KEYS.eventPublished]: 'true' } }, { ifGenerationMatch: event.output.generation });
+    } catch (err) {
+      // Worst case a redelivery publishes `succeeded` once more: at least once, never never.
+      log.warn({ err }, 'could not mark the mask as announced');
+    }
+  }
 }
 
 function outputRef(bucket: string, name: string, generation: string, georeferenced: OutputRef['georeferenced']): OutputRef {

@@ -41,6 +41,8 @@ export interface ExistingMask {
   cloudFraction: number | null;
   width: number | null;
   height: number | null;
+  /** Whether the `succeeded` event for this mask was published. */
+  eventPublished: boolean;
 }
 
 export function readProvenance(generation: string, metadata: Record<string, unknown> | undefined): ExistingMask {
@@ -64,6 +66,7 @@ export function readProvenance(generation: string, metadata: Record<string, unkn
     cloudFraction: num(KEYS.cloudFraction),
     width: num(KEYS.width),
     height: num(KEYS.height),
+    eventPublished: get(KEYS.eventPublished) === 'true',
   };
 }
 

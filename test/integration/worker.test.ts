@@ -191,11 +191,57 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
     await pubsub.subscription(RESULTS_SUB).delete().catch(() => undefined);
     await pubsub.topic(RESULTS).createSubscription(RESULTS_SUB);
     const [meta] = await storage.bucket(OUTPUT).file(`${INPUT}/transient/scene.tif.mask.png`).getMetadata();
+    assert.equal(meta.metadata?.['cloudseg-event-published'], undefined, 'no event went out for this mask');
     const retry = await deliverBatch(workerUrl, PROJECT, WORK, batchOf([item]), 'eventarc');
     assert.ok(retry.ok);
     const [event] = await results(1);
-    assert.equal(event!.status, 'duplicate', 'the mask written before the failure is reused');
-    assert.equal(event!.output?.generation, String(meta.generation));
+    // The first `succeeded` never went out: the redelivery owes it (and reuses the mask).
+    assert.equal(event!.status, 'succeeded', 'a subscriber filtering on succeeded hears of the image');
+    assert.equal(event!.output?.generation, String(meta.generation), 'the mask written before the failure is reused');
+    const [marked] = await storage.bucket(OUTPUT).file(`${INPUT}/transient/scene.tif.mask.png`).getMetadata();
+    assert.equal(marked.metadata?.['cloudseg-event-published'], 'true');
+    const again = await deliverBatch(workerUrl, PROJECT, WORK, batchOf([item]), 'eventarc');
+    assert.ok(again.ok);
+    const [third] = await results(1);
+    assert.equal(third!.status, 'duplicate', 'once announced, a redelivery is a duplicate');
+  });
+
+  test('an input deleted before processing, with no newer upload: failed INPUT_NOT_FOUND, not superseded', async () => {
+    const bytes = await readFile(samples[0]!.imagePath);
+    const gone = await upload('gone/scene.tif', bytes);
+    const fine = await upload('gone/fine.tif', bytes);
+    await storage.bucket(INPUT).file(gone.name).delete();
+    const res = await deliverBatch(workerUrl, PROJECT, WORK, batchOf([gone, fine]), 'eventarc');
+    assert.ok(res.ok, 'a missing input is permanent: acked');
+    const events = await results(2);
+    const missing = events.find((e) => e.input.name === gone.name)!;
+    assert.equal(missing.status, 'failed');
+    assert.equal(missing.error?.code, 'INPUT_NOT_FOUND');
+    assert.equal(events.find((e) => e.input.name === fine.name)?.status, 'succeeded');
+  });
+
+  test('a permanent output error fails the item (OUTPUT_UNWRITABLE) instead of redelivering the batch', async () => {
+    const { processBatch } = await import('../../shared/worker/process-batch.js');
+    const { createResultPublisher } = await import('../../shared/cloud/result-publisher.js');
+    const { workerInstance } = await import('../../functions/worker.js');
+    const { createLogger } = await import('../../shared/logging.js');
+    const item = await upload('nobucket/scene.tif', await readFile(samples[0]!.imagePath));
+    const model = await workerInstance().runtime.model();
+    const outcome = await processBatch(
+      {
+        storage,
+        publishResult: createResultPublisher(pubsub, RESULTS),
+        model,
+        logger: createLogger({ level: 'silent' }),
+        // A bucket that does not exist: GCS answers 404 to the write, which no retry can fix.
+        settings: { outputBucket: 'wt-no-such-bucket', outputPrefix: '', maxPixels: 1e8, batchTiles: 1, concurrency: 1, deleteInput: false, writeGeoTiff: true },
+      },
+      batchOf([item]),
+    );
+    assert.equal(outcome.events[0]?.status, 'failed');
+    assert.equal(outcome.events[0]?.error?.code, 'OUTPUT_UNWRITABLE');
+    const [event] = await results(1);
+    assert.equal(event!.error?.code, 'OUTPUT_UNWRITABLE');
   });
 
   test('a malformed work message is dropped (acked), not retried forever', async () => {

@@ -111,7 +111,7 @@ export class SessionPool {
         slot.job = null;
         if (job) {
           if (message.ok) job.resolve(new Float32Array(message.probability));
-          else job.reject(new CloudsegError('INTERNAL', `ONNX Runtime inference failed: ${message.message}`, { retryable: true }));
+          else job.reject(new CloudsegError('INFERENCE_FAILED', `ONNX Runtime inference failed: ${message.message}`, { retryable: true }));
         }
         this.dispatch();
       });
@@ -121,7 +121,7 @@ export class SessionPool {
         slot.gone = true;
         const index = this.slots.indexOf(slot);
         if (index >= 0) this.slots.splice(index, 1);
-        const err = new CloudsegError('INTERNAL', `an ONNX Runtime thread ${why}`, { retryable: true, cause });
+        const err = new CloudsegError('INFERENCE_FAILED', `an ONNX Runtime thread ${why}`, { retryable: true, cause });
         if (!ready) reject(err);
         slot.job?.reject(err);
         slot.job = null;
