@@ -31,6 +31,7 @@ export function flushInstance(): Instance {
         subscriber: createSubscriberClient(pubsub),
         publishBatch: createBatchPublisher(pubsub, config.topics.work),
         subscription: subscriptionPath(config.projectId, config.subscriptions.uploadsBuffer),
+        inputBuckets: [config.buckets.input],
         settings: config.flush,
       },
     };

@@ -8,7 +8,7 @@ import { parseGcsNotification } from '../contracts/pubsub-message.js';
 import { describeError, type ErrorCode } from '../errors.js';
 
 /** Why a well-formed notification carries no work. Skipped messages are acked: they never will. */
-export const SKIP_REASONS = ['not-finalize', 'unsupported-format', 'no-object-resource', 'cloudseg-mask'] as const;
+export const SKIP_REASONS = ['not-finalize', 'unsupported-format', 'no-object-resource', 'cloudseg-mask', 'foreign-bucket'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** One pulled message, as much of it as planning needs. */
@@ -43,8 +43,12 @@ export interface Classification {
 // GCS's own default when an upload names no type; the worker decides by extension then.
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
-/** Classifies messages in the order given (pass every pull of one flush, oldest first). */
-export function classifyMessages(messages: readonly PulledMessage[]): Classification {
+/**
+ * Classifies messages in the order given (pass every pull of one flush, oldest first). With
+ * `inputBuckets`, uploads to any other bucket that notifies the same topic are skipped: they are
+ * not this pipeline's inputs (and their masks would land beside ours).
+ */
+export function classifyMessages(messages: readonly PulledMessage[], inputBuckets?: ReadonlySet<string>): Classification {
   const accepted = new Map<string, AcceptedUpload>();
   const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, []])) as unknown as Record<SkipReason, string[]>;
   const rejected: RejectedMessage[] = [];
@@ -66,6 +70,10 @@ export function classifyMessages(messages: readonly PulledMessage[]): Classifica
     // payloadFormat NONE carries no size or content type: the notification is misconfigured.
     if (!object) {
       skipped['no-object-resource'].push(message.ackId);
+      continue;
+    }
+    if (inputBuckets && !inputBuckets.has(object.bucket)) {
+      skipped['foreign-bucket'].push(message.ackId);
       continue;
     }
     // A mask of ours (output bucket shared with the input, or copied back): never feed it back in.

@@ -40,6 +40,8 @@ export interface FlushDeps {
   publishBatch: (message: BatchMessage) => Promise<string>;
   /** Full path: projects/<project>/subscriptions/<name>. */
   subscription: string;
+  /** The buckets whose uploads are work; others notifying the topic are skipped. */
+  inputBuckets?: readonly string[];
   /**
    * timeBudgetMs bounds only the pull loop; publishing (DEFAULT_PUBLISH_TIMEOUT_MS per batch) and
    * acking come after it. Keep timeBudgetMs + publish time well below the function timeout and
@@ -97,6 +99,7 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   // this flush runs, so the subscription's ackDeadlineSeconds needs no margin for a long flush.
   const leases = keepLeases({ subscriber, subscription, logger, ...deps.leases });
   const limits = { maxItems: settings.maxBatchItems, maxBytes: settings.maxBatchBytes };
+  const inputBuckets = deps.inputBuckets ? new Set(deps.inputBuckets) : undefined;
   const publisher = batchPublisher(deps, now);
   // Items already in a batch, by object key: a batch is published as soon as it is full, while
   // the loop still pulls, so workers start on a large backlog at once instead of after the loop.
@@ -114,9 +117,9 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   try {
     pull = await pullUntilStop(deps, elapsed, (received, all) => {
       leases.hold(received.map((m) => m.ackId));
-      release(closedBatches(unplanned(classifyMessages(all)), limits).closed);
+      release(closedBatches(unplanned(classifyMessages(all, inputBuckets)), limits).closed);
     });
-    classification = classifyMessages(pull.messages);
+    classification = classifyMessages(pull.messages, inputBuckets);
     logRejected(logger, classification.rejected);
     release(planBatches(unplanned(classification), limits));
     outcomes = await publisher.settled();
@@ -258,7 +261,7 @@ async function pullOnce(subscriber: FlushSubscriber, subscription: string, maxMe
   try {
     [response] = await subscriber.pull({ subscription, maxMessages }, { timeout });
   } catch (err) {
-    if ((err as { code?: unknown }).code === GRPC_DEADLINE_EXCEEDED) return [];
+    if (isEmptyPullDeadline(err)) return [];
     throw err;
   }
   const out: PulledMessage[] = [];
@@ -272,6 +275,16 @@ async function pullOnce(subscriber: FlushSubscriber, subscription: string, maxMe
     });
   }
   return out;
+}
+
+/**
+ * A pull that ran into its deadline with nothing to hand out is an empty queue. One that ran into it
+ * while the client kept retrying a failure (gax: "... exceeded N milliseconds retrying error
+ * Error: 14 UNAVAILABLE ...") is an outage, and must not look like an empty queue.
+ */
+export function isEmptyPullDeadline(err: unknown): boolean {
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  return code === GRPC_DEADLINE_EXCEEDED && !/retrying error/i.test(String(message ?? ''));
 }
 
 /** Runs `call` over ack ids in request-sized chunks; a failed chunk is logged, the rest go on. */

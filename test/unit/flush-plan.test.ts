@@ -149,7 +149,7 @@ describe('classifyMessages', () => {
       assert.deepEqual([...out.accepted.keys()], c.accepted);
       for (const [key, ackIds] of Object.entries(c.acceptedAckIds ?? {})) assert.deepEqual(out.accepted.get(key)?.ackIds, ackIds);
       assert.equal(out.duplicates, c.duplicates ?? 0);
-      assert.deepEqual(out.skipped, { 'not-finalize': [], 'unsupported-format': [], 'no-object-resource': [], 'cloudseg-mask': [], ...c.skipped });
+      assert.deepEqual(out.skipped, { 'not-finalize': [], 'unsupported-format': [], 'no-object-resource': [], 'cloudseg-mask': [], 'foreign-bucket': [], ...c.skipped });
       assert.deepEqual(out.rejected.map((r) => r.ackId), c.rejected ?? []);
       for (const r of out.rejected) assert.equal(r.error.code, 'INVALID_MESSAGE');
       // every message is accounted for exactly once
@@ -177,6 +177,14 @@ describe('classifyMessages', () => {
     assert.deepEqual([...out.accepted.values()].map((a) => a.item.name), ['a.tif', 'b.tif', 'c.tif']);
     assert.deepEqual(out.accepted.get('in-bucket/b.tif#1700000000000001')?.ackIds, ['p1b', 'p2b']);
     assert.equal(out.duplicates, 1);
+  });
+
+  test('only the configured input buckets are work; the same name in another bucket is skipped', () => {
+    const messages = [gcsMessage('a', { name: 'a.tif' }), gcsMessage('b', { bucket: 'someone-else', name: 'a.tif' })];
+    const out = classifyMessages(messages, new Set(['in-bucket']));
+    assert.deepEqual([...out.accepted.values()].map((a) => `${a.item.bucket}/${a.item.name}`), ['in-bucket/a.tif']);
+    assert.deepEqual(out.skipped['foreign-bucket'], ['b']);
+    assert.equal(classifyMessages(messages).accepted.size, 2, 'no filter without configured buckets');
   });
 });
 
