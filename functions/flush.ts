@@ -17,6 +17,10 @@ interface Instance {
 }
 let instance: Instance | undefined;
 
+// A wrong setting stops the instance at start-up (the deploy fails, with the variable named)
+// instead of answering every request 500 and sending every batch to the dead-letter topic.
+loadConfig(process.env);
+
 /** The per-instance clients and config, created on the first request and kept. */
 export function flushInstance(): Instance {
   if (!instance) {

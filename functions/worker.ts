@@ -13,6 +13,10 @@ interface Instance {
 }
 let instance: Instance | undefined;
 
+// A wrong setting stops the instance at start-up (the deploy fails, with the variable named)
+// instead of answering every request 500 and sending every batch to the dead-letter topic.
+loadConfig(process.env);
+
 /** The per-instance state, created on first use (config is read when the first event arrives). */
 export function workerInstance(): Instance {
   if (!instance) {

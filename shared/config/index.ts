@@ -137,6 +137,11 @@ export interface Config {
 
 /** Parses the environment (pure: pass `process.env` at the entry point, a literal in tests). */
 export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty means unset for every other variable; for the flush secret that would switch
+  // authentication off without a word, so an empty one is refused.
+  if (env.CLOUDSEG_FLUSH_TOKEN !== undefined && env.CLOUDSEG_FLUSH_TOKEN.trim() === '') {
+    throw new CloudsegError('CONFIG_INVALID', 'invalid configuration: CLOUDSEG_FLUSH_TOKEN is set but empty; unset it (no bearer check) or give a secret of at least 16 characters');
+  }
   const parsed = EnvSchema.safeParse(stripEmpty(env));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -31,6 +31,8 @@ export async function handleFlushRequest(request: FlushRequest, ctx: FlushHttpCo
     return { status: 405, headers: { ...JSON_HEADERS, allow: 'POST' }, body: { error: 'use POST' } };
   }
   if (ctx.token !== undefined && !bearerMatches(request.header('authorization'), ctx.token)) {
+    // Never the presented value: only that one was presented, so a misconfigured scheduler shows.
+    ctx.logger.warn({ authorization: request.header('authorization') ? 'wrong' : 'missing' }, 'flush refused: bearer token missing or wrong');
     return { status: 401, headers: { ...JSON_HEADERS, 'www-authenticate': 'Bearer' }, body: { error: 'missing or wrong bearer token' } };
   }
   let summary: FlushSummary;

@@ -31,8 +31,14 @@ test('variables override defaults and are coerced', () => {
   assert.deepEqual(config.model.source, { kind: 'dir', dir: '/m' });
 });
 
-test('an empty variable counts as unset', () => {
+test('an empty variable counts as unset, except the flush secret (empty would switch auth off)', () => {
   assert.equal(loadConfig({ CLOUDSEG_FLUSH_MAX_BATCH_ITEMS: '' }).flush.maxBatchItems, 8);
+  for (const token of ['', '   ']) {
+    assert.throws(
+      () => loadConfig({ CLOUDSEG_FLUSH_TOKEN: token }),
+      (err: unknown) => err instanceof CloudsegError && err.code === 'CONFIG_INVALID' && err.message.includes('CLOUDSEG_FLUSH_TOKEN'),
+    );
+  }
 });
 
 test('a wrong value is a CONFIG_INVALID error naming the variable', () => {
