@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'BAND_MISMATCH',
   'IMAGE_TOO_LARGE',
   'INVALID_SCALING',
+  'NO_VALID_PIXELS',
   'INVALID_MESSAGE',
   // model problems
   'MODEL_NOT_FOUND',

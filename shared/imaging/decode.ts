@@ -8,11 +8,29 @@ import type { Georeference, Raster, RasterArray, RasterDtype, Scaling } from './
 
 // geotiff.js inflates deflate blocks with pako; Node's native zlib is ~3x faster on the same files
 // (512x512x4 uint16: ~170 ms -> ~60 ms per decode). Registered once, for compression 8 and 32946.
+// A block never inflates past what its header promises (a decompression bomb would: 1 MB of
+// deflate can claim a 64x64 tile and inflate to 1 GiB): inflation stops at the block's size.
 class NodeDeflateDecoder extends BaseDecoder {
   override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
-    const out = inflateSync(new Uint8Array(buffer));
+    let out: Buffer;
+    try {
+      out = inflateSync(new Uint8Array(buffer), { maxOutputLength: Math.max(1, expectedBlockBytes(this.parameters)) });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new CloudsegError('CORRUPT_IMAGE', `a deflate block inflates past the ${expectedBlockBytes(this.parameters)} bytes its header promises (a decompression bomb?)`, { cause: err });
+      }
+      throw err;
+    }
     return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
   }
+}
+
+// tileWidth x tileHeight x bytes per pixel (every sample for chunky data, one for planar).
+function expectedBlockBytes(p: { tileWidth: number; tileHeight: number; bitsPerSample: number | ArrayLike<number>; planarConfiguration: number }): number {
+  const bits = typeof p.bitsPerSample === 'number' ? [p.bitsPerSample] : Array.from(p.bitsPerSample);
+  const bitsPerPixel = p.planarConfiguration === 2 ? bits[0]! : bits.reduce((a, b) => a + b, 0);
+  return Math.ceil((p.tileWidth * bitsPerPixel) / 8) * p.tileHeight;
 }
 addDecoder([8, 32946], () => Promise.resolve(NodeDeflateDecoder));
 
@@ -26,6 +44,8 @@ export interface DecodeOptions {
   contentType?: string;
   /** Refuse images with more pixels than this (checked from the header, before decoding). */
   maxPixels: number;
+  /** When known, refuse another band count from the header, before any pixel is decoded. */
+  expectedBands?: number;
 }
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -59,7 +79,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     );
   }
   try {
-    return container === 'tiff' ? await decodeTiff(bytes, options.maxPixels, label) : await decodePng(bytes, options.maxPixels, label);
+    return container === 'tiff' ? await decodeTiff(bytes, options.maxPixels, label, options.expectedBands) : await decodePng(bytes, options.maxPixels, label);
   } catch (err) {
     if (err instanceof CloudsegError) throw err;
     const reason = err instanceof Error ? err.message : String(err);
@@ -70,7 +90,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   }
 }
 
-async function decodeTiff(bytes: Uint8Array, maxPixels: number, label: string): Promise<Raster> {
+async function decodeTiff(bytes: Uint8Array, maxPixels: number, label: string, expectedBands?: number): Promise<Raster> {
   // geotiff wants an ArrayBuffer of exactly the file (a Buffer may be a view into a larger pool);
   // a download usually is one, and then needs no copy.
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
@@ -80,9 +100,15 @@ async function decodeTiff(bytes: Uint8Array, maxPixels: number, label: string): 
   const width = image.getWidth();
   const height = image.getHeight();
   checkPixels(width, height, maxPixels, label);
+  const bands = image.getSamplesPerPixel();
+  // A 200-band header costs seconds and GBs to decode before a band check could refuse it.
+  if (expectedBands !== undefined && bands !== expectedBands) {
+    throw new CloudsegError('BAND_MISMATCH', `${label}: image has ${bands} bands, model expects ${expectedBands}`, {
+      details: { imageBands: bands, modelBands: expectedBands },
+    });
+  }
   await checkBlocksInside(image, bytes.byteLength, label);
 
-  const bands = image.getSamplesPerPixel();
   const read = (await readChunkyBlocks(image)) ?? (await image.readRasters({ interleave: true }));
   const data = normaliseArray(read as unknown as RasterArray | Int8Array);
   if (data.length !== width * height * bands) {

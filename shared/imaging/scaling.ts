@@ -180,3 +180,14 @@ export function toModelInput(raster: Raster, scaling: Scaling, expectedBands: nu
   }
   return out;
 }
+
+/** Whether any sample is a real value (finite, not nodata): an all-NaN or all-nodata scene has none. */
+export function hasValidSample(raster: Raster): boolean {
+  const { data, noData } = raster;
+  const noDataIsNaN = noData !== null && Number.isNaN(noData);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (Number.isFinite(v) && v !== noData && !(noDataIsNaN && Number.isNaN(v))) return true;
+  }
+  return false;
+}

@@ -3,7 +3,8 @@
 import { performance } from 'node:perf_hooks';
 import { decodeImage } from '../imaging/decode.js';
 import { encodeMaskGeoTiff, encodeMaskPng } from '../imaging/encode.js';
-import { resolveScaling, toModelInput, type ScalingOverride, type ScalingSource } from '../imaging/scaling.js';
+import { CloudsegError } from '../errors.js';
+import { hasValidSample, resolveScaling, toModelInput, type ScalingOverride, type ScalingSource } from '../imaging/scaling.js';
 
 export type { ScalingOverride } from '../imaging/scaling.js';
 import type { Georeference, Raster, Scaling } from '../imaging/types.js';
@@ -48,7 +49,12 @@ export async function segmentImage(
     name: request.name,
     ...(request.contentType ? { contentType: request.contentType } : {}),
     maxPixels: limits.maxPixels,
+    expectedBands: model.card.bands.length,
   });
+  // A scene with no real value would come back a confident all-clear mask: say so instead.
+  if (!hasValidSample(raster)) {
+    throw new CloudsegError('NO_VALID_PIXELS', `${request.name}: every sample is nodata, NaN or infinite; there is nothing to segment`);
+  }
   const { card } = model;
   const { scaling, source } = resolveScaling({
     bands: card.bands.length,

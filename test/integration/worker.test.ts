@@ -149,11 +149,13 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
     const raster = await decodeImage(new Uint8Array(good), { maxPixels: 1e8 });
     const threeBands = new Uint16Array(raster.width * raster.height * 3);
     const wrongBands = await encodeRasterGeoTiff({ ...raster, bands: 3, data: threeBands, dtype: 'uint16' });
+    const allNaN = await encodeRasterGeoTiff({ ...raster, dtype: 'float32', data: new Float32Array(raster.width * raster.height * 4).fill(Number.NaN), noData: null });
     const items = [
       await upload('bad/truncated.tif', good.subarray(0, Math.floor(good.length / 3))),
       await upload('bad/empty.tif', Buffer.alloc(0)),
       await upload('bad/three-bands.tif', wrongBands),
       await upload('bad/not-an-image.png', Buffer.from('hello, not a PNG'), 'image/png'),
+      await upload('bad/all-nan.tif', allNaN),
       await upload('bad/fine.tif', good),
     ];
     const res = await deliverBatch(workerUrl, PROJECT, WORK, batchOf(items), 'eventarc');
@@ -164,6 +166,7 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
     assert.equal(code('bad/empty.tif'), 'EMPTY_OBJECT');
     assert.equal(code('bad/three-bands.tif'), 'BAND_MISMATCH');
     assert.equal(code('bad/not-an-image.png'), 'UNSUPPORTED_FORMAT');
+    assert.equal(code('bad/all-nan.tif'), 'NO_VALID_PIXELS', 'no valid pixel is a failure, not a confident all-clear mask');
     assert.equal(events.find((e) => e.input.name === 'bad/fine.tif')?.status, 'succeeded');
     for (const e of events.filter((e) => e.status === 'failed')) {
       assert.equal(e.output, null);
