@@ -3,12 +3,11 @@
 import type { BatchItem } from '../contracts/batch.js';
 import { objectKey } from '../contracts/batch.js';
 import { isCloudsegMask } from '../contracts/mask-metadata.js';
-import { formatOf } from '../contracts/supported-formats.js';
 import { parseGcsNotification } from '../contracts/pubsub-message.js';
 import { describeError, type ErrorCode } from '../errors.js';
 
 /** Why a well-formed notification carries no work. Skipped messages are acked: they never will. */
-export const SKIP_REASONS = ['not-finalize', 'unsupported-format', 'no-object-resource', 'cloudseg-mask', 'foreign-bucket'] as const;
+export const SKIP_REASONS = ['not-finalize', 'folder-placeholder', 'no-object-resource', 'cloudseg-mask', 'foreign-bucket'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** One pulled message, as much of it as planning needs. */
@@ -81,8 +80,11 @@ export function classifyMessages(messages: readonly PulledMessage[], inputBucket
       skipped['cloudseg-mask'].push(message.ackId);
       continue;
     }
-    if (formatOf(object.name, object.contentType) === null) {
-      skipped['unsupported-format'].push(message.ackId);
+    // Every other upload is work, whatever its name or type says: the worker decides by its bytes
+    // (a .tif sent as text/plain is a TIFF) and answers anything else with a `failed` event, so each
+    // upload gets exactly one final event. Only the empty "folder/" objects consoles create are not uploads.
+    if (object.name.endsWith('/') && Number(object.size) === 0) {
+      skipped['folder-placeholder'].push(message.ackId);
       continue;
     }
     const item: BatchItem = {

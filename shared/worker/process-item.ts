@@ -12,6 +12,8 @@ import {
   type Stage,
 } from '../contracts/result-event.js';
 import { ZodError } from 'zod';
+import { formatOf } from '../contracts/supported-formats.js';
+import { sniffContainer } from '../imaging/decode.js';
 import { MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
 import { describeError, isNotFound, isPreconditionFailed, isRetryable } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -113,6 +115,15 @@ async function outcomeOf(
   try {
     const t = performance.now();
     const [meta] = await source.getMetadata();
+    // Neither the name nor the type says image: look at the first bytes before fetching the rest
+    // (a .tif sent as text/plain is still a TIFF; a 5 GB archive is not downloaded to learn that).
+    if (formatOf(input.name, meta.contentType) === null) {
+      const [head] = await source.download({ start: 0, end: 15 });
+      if (sniffContainer(head) === null) {
+        timings.download = performance.now() - t;
+        return make('failed', { error: { code: 'UNSUPPORTED_FORMAT', message: `${input.name} (${meta.contentType ?? 'no content type'}) is neither a TIFF/GeoTIFF nor a PNG` } });
+      }
+    }
     [bytes] = await source.download();
     timings.download = performance.now() - t;
     metadata = (meta.metadata as Record<string, string> | undefined) ?? null;

@@ -156,6 +156,8 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
       await upload('bad/three-bands.tif', wrongBands),
       await upload('bad/not-an-image.png', Buffer.from('hello, not a PNG'), 'image/png'),
       await upload('bad/all-nan.tif', allNaN),
+      await upload('bad/notes.txt', Buffer.from('just some notes, not an image'), 'text/plain'),
+      await upload('bad/typed-as-text.tif', good, 'text/plain'),
       await upload('bad/fine.tif', good),
     ];
     const res = await deliverBatch(workerUrl, PROJECT, WORK, batchOf(items), 'eventarc');
@@ -167,6 +169,8 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
     assert.equal(code('bad/three-bands.tif'), 'BAND_MISMATCH');
     assert.equal(code('bad/not-an-image.png'), 'UNSUPPORTED_FORMAT');
     assert.equal(code('bad/all-nan.tif'), 'NO_VALID_PIXELS', 'no valid pixel is a failure, not a confident all-clear mask');
+    assert.equal(code('bad/notes.txt'), 'UNSUPPORTED_FORMAT', 'an upload that is no image gets a failed event, not silence');
+    assert.equal(events.find((e) => e.input.name === 'bad/typed-as-text.tif')?.status, 'succeeded', 'the bytes decide, not the declared type');
     assert.equal(events.find((e) => e.input.name === 'bad/fine.tif')?.status, 'succeeded');
     for (const e of events.filter((e) => e.status === 'failed')) {
       assert.equal(e.output, null);

@@ -52,14 +52,13 @@ describe('classifyMessages', () => {
       accepted: ['in-bucket/scenes/x.tif#1700000000000001'],
     },
     {
-      name: 'generic content type decided by extension; missing type becomes octet-stream',
+      name: 'generic content types are work too; a missing type becomes octet-stream',
       messages: [
         gcsMessage('a', { name: 'x.PNG', contentType: 'application/octet-stream' }),
         gcsMessage('b', { name: 'y.tiff' }),
         gcsMessage('c', { name: 'notes.txt', contentType: 'application/octet-stream' }),
       ],
-      accepted: ['in-bucket/x.PNG#1700000000000001', 'in-bucket/y.tiff#1700000000000001'],
-      skipped: { 'unsupported-format': ['c'] },
+      accepted: ['in-bucket/x.PNG#1700000000000001', 'in-bucket/y.tiff#1700000000000001', 'in-bucket/notes.txt#1700000000000001'],
     },
     {
       name: 'duplicates (same generation) fold into one item carrying every ack id, in arrival order',
@@ -95,14 +94,14 @@ describe('classifyMessages', () => {
       skipped: { 'not-finalize': ['d', 'm', 'r'] },
     },
     {
-      name: 'unsupported content: jpeg by type, txt by extension, a folder placeholder',
+      name: 'any upload is work (the worker decides by its bytes and reports the rest); a folder placeholder is not',
       messages: [
         gcsMessage('j', { name: 'photo.tif', contentType: 'image/jpeg' }),
         gcsMessage('t', { name: 'readme.txt', contentType: 'text/plain' }),
         gcsMessage('f', { name: 'folder/', size: 0 }),
       ],
-      accepted: [],
-      skipped: { 'unsupported-format': ['j', 't', 'f'] },
+      accepted: ['in-bucket/photo.tif#1700000000000001', 'in-bucket/readme.txt#1700000000000001'],
+      skipped: { 'folder-placeholder': ['f'] },
     },
     {
       name: 'a mask cloudseg wrote is never fed back in (output bucket shared with the input)',
@@ -149,7 +148,7 @@ describe('classifyMessages', () => {
       assert.deepEqual([...out.accepted.keys()], c.accepted);
       for (const [key, ackIds] of Object.entries(c.acceptedAckIds ?? {})) assert.deepEqual(out.accepted.get(key)?.ackIds, ackIds);
       assert.equal(out.duplicates, c.duplicates ?? 0);
-      assert.deepEqual(out.skipped, { 'not-finalize': [], 'unsupported-format': [], 'no-object-resource': [], 'cloudseg-mask': [], 'foreign-bucket': [], ...c.skipped });
+      assert.deepEqual(out.skipped, { 'not-finalize': [], 'folder-placeholder': [], 'no-object-resource': [], 'cloudseg-mask': [], 'foreign-bucket': [], ...c.skipped });
       assert.deepEqual(out.rejected.map((r) => r.ackId), c.rejected ?? []);
       for (const r of out.rejected) assert.equal(r.error.code, 'INVALID_MESSAGE');
       // every message is accounted for exactly once
