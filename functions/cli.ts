@@ -10,6 +10,7 @@ import { registerResults } from './cli/results.js';
 import { registerModel } from './cli/model.js';
 import { registerEval } from './cli/eval.js';
 import { registerRegistry } from './cli/registry.js';
+import { registerDlq } from './cli/dlq.js';
 
 const program = new Command()
   .name('cloudseg')
@@ -24,6 +25,7 @@ registerResults(program);
 registerModel(program);
 registerEval(program);
 registerRegistry(program);
+registerDlq(program);
 
 try {
   await program.parseAsync(process.argv);
