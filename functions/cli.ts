@@ -11,6 +11,7 @@ import { registerModel } from './cli/model.js';
 import { registerEval } from './cli/eval.js';
 import { registerRegistry } from './cli/registry.js';
 import { registerDlq } from './cli/dlq.js';
+import { registerReconcile } from './cli/reconcile.js';
 
 const program = new Command()
   .name('cloudseg')
@@ -26,6 +27,7 @@ registerModel(program);
 registerEval(program);
 registerRegistry(program);
 registerDlq(program);
+registerReconcile(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,10 +6,12 @@
 export interface MaskNames {
   png: string;
   geotiff: string;
+  /** The record of a permanent failure: the `failed` event as JSON (what reconcile reads). */
+  failure: string;
 }
 
 /** `bucket` null: local files (the CLI), named by their file name alone. */
 export function maskNames(input: { bucket: string | null; name: string }, outputPrefix: string): MaskNames {
   const base = `${outputPrefix}${input.bucket === null ? '' : `${input.bucket}/`}${input.name}`;
-  return { png: `${base}.mask.png`, geotiff: `${base}.mask.tif` };
+  return { png: `${base}.mask.png`, geotiff: `${base}.mask.tif`, failure: `${base}.failed.json` };
 }

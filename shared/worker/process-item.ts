@@ -53,6 +53,7 @@ export async function processItem(deps: WorkerDeps, batchId: string, item: Batch
   const event = await outcomeOf(deps, batchId, input, timings, log);
   event.timingsMs.total = performance.now() - started;
   await publishFinal(deps, event, log);
+  if (event.status === 'failed') await recordFailure(deps, event, log);
   log.info({ status: event.status, cloudFraction: event.cloudFraction, timingsMs: event.timingsMs, error: event.error }, 'item done');
   // A duplicate is work done too (e.g. a redelivery after the delete step failed).
   if (deps.settings.deleteInput && (event.status === 'succeeded' || event.status === 'duplicate')) {
@@ -239,6 +240,34 @@ async function publishFinal(deps: WorkerDeps, event: ResultEvent, log: Logger): 
       // Worst case a redelivery publishes `succeeded` once more: at least once, never never.
       log.warn({ err }, 'could not mark the mask as announced');
     }
+  }
+}
+
+/**
+ * Leaves the `failed` event beside where the mask would be, with the input's provenance, so that
+ * `cloudseg reconcile` knows this generation got its final event (and a person can read why).
+ * Best effort: the event is already out.
+ */
+async function recordFailure(deps: WorkerDeps, event: ResultEvent, log: Logger): Promise<void> {
+  const name = maskNames(event.input, deps.settings.outputPrefix).failure;
+  try {
+    await deps.storage
+      .bucket(deps.settings.outputBucket)
+      .file(name)
+      .save(JSON.stringify(event, null, 2), {
+        resumable: false,
+        contentType: 'application/json',
+        metadata: {
+          metadata: {
+            [MASK_METADATA_KEYS.sourceBucket]: event.input.bucket,
+            [MASK_METADATA_KEYS.sourceName]: event.input.name,
+            [MASK_METADATA_KEYS.sourceGeneration]: event.input.generation,
+            [MASK_METADATA_KEYS.modelMd5]: event.model.md5,
+          },
+        },
+      });
+  } catch (err) {
+    log.warn({ err, name }, 'could not record the failure beside the masks');
   }
 }
 

@@ -8,9 +8,9 @@ const model = { name: 'm', version: '1.0.0', md5, rev: null, tag: null };
 const input = { bucket: 'in', name: 'a/b.tif', generation: '1700000000000001' };
 
 test('mask names: bucket and whole input name, so different inputs never share a mask', () => {
-  assert.deepEqual(maskNames({ bucket: 'in', name: 'a/b.tif' }, ''), { png: 'in/a/b.tif.mask.png', geotiff: 'in/a/b.tif.mask.tif' });
-  assert.deepEqual(maskNames({ bucket: 'in', name: 'x.TIFF' }, 'masks/'), { png: 'masks/in/x.TIFF.mask.png', geotiff: 'masks/in/x.TIFF.mask.tif' });
-  assert.deepEqual(maskNames({ bucket: null, name: 'scene.tif' }, ''), { png: 'scene.tif.mask.png', geotiff: 'scene.tif.mask.tif' });
+  assert.deepEqual(maskNames({ bucket: 'in', name: 'a/b.tif' }, ''), { png: 'in/a/b.tif.mask.png', geotiff: 'in/a/b.tif.mask.tif', failure: 'in/a/b.tif.failed.json' });
+  assert.deepEqual(maskNames({ bucket: 'in', name: 'x.TIFF' }, 'masks/'), { png: 'masks/in/x.TIFF.mask.png', geotiff: 'masks/in/x.TIFF.mask.tif', failure: 'masks/in/x.TIFF.failed.json' });
+  assert.deepEqual(maskNames({ bucket: null, name: 'scene.tif' }, ''), { png: 'scene.tif.mask.png', geotiff: 'scene.tif.mask.tif', failure: 'scene.tif.failed.json' });
   // Injective: inputs that differ only in extension, case or bucket never share a mask.
   const inputs = [
     { bucket: 'in', name: 'a.tif' },
