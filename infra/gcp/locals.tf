@@ -28,6 +28,7 @@ locals {
     CLOUDSEG_FLUSH_MAX_BATCH_ITEMS = tostring(var.flush_max_batch_items)
     CLOUDSEG_FLUSH_MAX_BATCH_BYTES = tostring(var.flush_max_batch_bytes)
     CLOUDSEG_FLUSH_MAX_MESSAGES    = tostring(var.flush_max_messages)
+    CLOUDSEG_FLUSH_MAX_BATCHES     = tostring(var.flush_max_batches)
     CLOUDSEG_FLUSH_PULL_SIZE       = tostring(var.flush_pull_size)
     CLOUDSEG_FLUSH_EMPTY_PULLS     = tostring(var.flush_empty_pulls)
     CLOUDSEG_FLUSH_TIME_BUDGET_MS  = tostring(var.flush_time_budget_ms)

@@ -340,6 +340,16 @@ variable "flush_max_messages" {
   }
 }
 
+variable "flush_max_batches" {
+  type        = number
+  default     = 20
+  description = "CLOUDSEG_FLUSH_MAX_BATCHES: batches one flush releases at most (backpressure); about 2 x worker_max_instances, so the workers can start what one tick releases before the next. The rest waits in the buffer."
+  validation {
+    condition     = var.flush_max_batches >= 1
+    error_message = "flush_max_batches must be at least 1."
+  }
+}
+
 variable "flush_pull_size" {
   type        = number
   default     = 500
@@ -404,8 +414,8 @@ variable "worker_ack_deadline_seconds" {
 
 variable "worker_max_delivery_attempts" {
   type        = number
-  default     = 5
-  description = "Deliveries of one work batch before it goes to the dead-letter topic."
+  default     = 10
+  description = "Deliveries of one work batch before it goes to the dead-letter topic. Pushes refused while every worker instance is busy count too: with the 10..600 s retry backoff, 10 attempts ride out ~40 minutes of busy workers before a batch is called broken."
   validation {
     condition     = var.worker_max_delivery_attempts >= 5 && var.worker_max_delivery_attempts <= 100
     error_message = "worker_max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."

@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   CLOUDSEG_FLUSH_MAX_BATCH_ITEMS: int(1, 8),
   CLOUDSEG_FLUSH_MAX_BATCH_BYTES: int(1, 512 * MiB),
   CLOUDSEG_FLUSH_MAX_MESSAGES: int(1, 2000),
+  CLOUDSEG_FLUSH_MAX_BATCHES: int(1, 20),
   CLOUDSEG_FLUSH_PULL_SIZE: int(1, 500),
   CLOUDSEG_FLUSH_EMPTY_PULLS: int(1, 3),
   CLOUDSEG_FLUSH_TIME_BUDGET_MS: int(100, 60_000),
@@ -112,6 +113,8 @@ export interface Config {
     maxBatchBytes: number;
     /** Stop pulling after this many messages in one flush. */
     maxMessages: number;
+    /** Release at most this many batches per flush (backpressure: what the workers can start). */
+    maxBatches: number;
     pullSize: number;
     /** Stop after this many consecutive empty pulls: short pulls are normal, empty ones end it. */
     emptyPullsToStop: number;
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxBatchItems: e.CLOUDSEG_FLUSH_MAX_BATCH_ITEMS,
       maxBatchBytes: e.CLOUDSEG_FLUSH_MAX_BATCH_BYTES,
       maxMessages: e.CLOUDSEG_FLUSH_MAX_MESSAGES,
+      maxBatches: e.CLOUDSEG_FLUSH_MAX_BATCHES,
       pullSize: e.CLOUDSEG_FLUSH_PULL_SIZE,
       emptyPullsToStop: e.CLOUDSEG_FLUSH_EMPTY_PULLS,
       timeBudgetMs: e.CLOUDSEG_FLUSH_TIME_BUDGET_MS,

@@ -64,6 +64,8 @@ export interface FlushSummary {
   batches: number;
   published: number;
   failedBatches: number;
+  /** Accepted uploads handed back to the buffer because the flush's batch cap was reached. */
+  deferred: number;
   duplicates: number;
   skipped: Record<SkipReason, number>;
   rejected: number;
@@ -105,8 +107,10 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   // the loop still pulls, so workers start on a large backlog at once instead of after the loop.
   const planned = new Set<string>();
   const unplanned = (c: Classification) => [...c.accepted.entries()].filter(([key]) => !planned.has(key)).map(([, a]) => a.item);
+  // Backpressure: at most maxBatches per flush; what does not fit goes back to the buffer.
   const release = (batches: BatchItem[][]) => {
     for (const items of batches) {
+      if (publisher.batches.length >= settings.maxBatches) return;
       for (const item of items) planned.add(objectKey(item));
       publisher.publish(items);
     }
@@ -115,7 +119,7 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   let classification: Classification;
   let outcomes: PromiseSettledResult<unknown>[];
   try {
-    pull = await pullUntilStop(deps, elapsed, (received, all) => {
+    pull = await pullUntilStop(deps, elapsed, () => publisher.batches.length, (received, all) => {
       leases.hold(received.map((m) => m.ackId));
       release(closedBatches(unplanned(classifyMessages(all, inputBuckets)), limits).closed);
     });
@@ -134,7 +138,9 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
     ...SKIP_REASONS.flatMap((reason) => classification.skipped[reason]),
     ...classification.rejected.map((r) => r.ackId),
   ];
-  const toNack: string[] = [];
+  // Accepted work no batch could take (the flush's batch cap): back to the buffer for the next one.
+  const deferredKeys = [...classification.accepted.keys()].filter((key) => !planned.has(key));
+  const toNack: string[] = deferredKeys.flatMap((key) => classification.accepted.get(key)!.ackIds);
   let published = 0;
   outcomes.forEach((outcome, i) => {
     const ackIds = ackIdsOf(batches[i]!);
@@ -153,6 +159,7 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   return {
     pulled: pull.messages.length,
     accepted: classification.accepted.size,
+    deferred: deferredKeys.length,
     batches: batches.length,
     published,
     failedBatches: batches.length - published,
@@ -181,6 +188,7 @@ interface PullOutcome {
 async function pullUntilStop(
   deps: FlushDeps,
   elapsed: () => number,
+  released: () => number,
   onReceived: (received: PulledMessage[], all: PulledMessage[]) => void,
 ): Promise<PullOutcome> {
   const { subscriber, subscription, settings, logger } = deps;
@@ -188,7 +196,7 @@ async function pullUntilStop(
   const messages: PulledMessage[] = [];
   let consecutiveEmptyPulls = 0;
   for (;;) {
-    const reason = stopReason({ pulled: messages.length, consecutiveEmptyPulls, elapsedMs: elapsed() }, settings);
+    const reason = stopReason({ pulled: messages.length, batches: released(), consecutiveEmptyPulls, elapsedMs: elapsed() }, settings);
     if (reason) return { messages, stoppedBecause: reason, pullError: null };
     const maxMessages = Math.min(settings.pullSize, settings.maxMessages - messages.length);
     const timeout = Math.max(MIN_PULL_TIMEOUT_MS, Math.min(pullTimeoutMs, settings.timeBudgetMs - elapsed()));

@@ -139,3 +139,43 @@ test('leases are renewed while a slow publish runs past the ack deadline', { ski
   assert.equal(summary.acked, 10);
   assert.equal((await drainKeys(check.name)).length, 10);
 });
+
+test('backpressure: a flush releases at most maxBatches; the rest waits in the buffer for the next flush', { skip: EMULATOR_MISSING }, async () => {
+  await start();
+  const [uploads] = await pubsub.createTopic('flush-bp-uploads');
+  await uploads.createSubscription('flush-bp-buffer', { ackDeadlineSeconds: 10 });
+  const [work] = await pubsub.createTopic('flush-bp-work');
+  const [check] = await work.createSubscription('flush-bp-check');
+  const bucket = 'flush-bp-input';
+  const expected = Array.from({ length: 30 }, (_, i) => objectKey({ bucket, name: `s/${i}.tif`, generation: String(1 + i) }));
+  await Promise.all(Array.from({ length: 30 }, (_, i) => publishFinalize(uploads, bucket, `s/${i}.tif`, String(1 + i))));
+
+  const config = loadConfig({ ...process.env, CLOUDSEG_FLUSH_MAX_BATCH_ITEMS: '4', CLOUDSEG_FLUSH_MAX_BATCHES: '3', CLOUDSEG_FLUSH_MAX_MESSAGES: '1000' });
+  const subscriber = createSubscriberClient(pubsub);
+  const flushOnce = () =>
+    runFlush({
+      subscriber,
+      subscription: subscriptionPath(PROJECT, 'flush-bp-buffer'),
+      publishBatch: createBatchPublisher(pubsub, 'flush-bp-work'),
+      inputBuckets: [bucket],
+      settings: config.flush,
+      logger: createLogger({ level: 'silent' }),
+    });
+  try {
+    const summaries: FlushSummary[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s = await flushOnce();
+      summaries.push(s);
+      if (s.pulled === 0) break;
+      assert.ok(s.batches <= 3, `flush ${i} released ${s.batches} batches`);
+      assert.equal(s.acked + s.nacked, s.pulled, 'every pulled message is acked (published) or handed back');
+    }
+    assert.equal(summaries[0]!.stoppedBecause, 'max-batches');
+    assert.ok(summaries[0]!.deferred > 0, 'what did not fit went back to the buffer');
+    assert.ok(summaries.filter((s) => s.pulled > 0).length >= 3, '30 uploads at 12 per flush take three flushes');
+    const keys = await drainKeys(check.name);
+    assert.deepEqual([...keys].sort(), [...expected].sort(), 'each upload in exactly one batch');
+  } finally {
+    await subscriber.close();
+  }
+});

@@ -346,6 +346,7 @@ test('env: every variable Terraform sets is one shared/config reads, with the sa
     ['flush_max_batch_items', config.flush.maxBatchItems],
     ['flush_max_batch_bytes', config.flush.maxBatchBytes],
     ['flush_max_messages', config.flush.maxMessages],
+    ['flush_max_batches', config.flush.maxBatches],
     ['flush_pull_size', config.flush.pullSize],
     ['flush_empty_pulls', config.flush.emptyPullsToStop],
     ['flush_time_budget_ms', config.flush.timeBudgetMs],
