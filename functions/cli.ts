@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `cloudseg` command line: a thin shell over shared/ and infra/local; one module per command.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isCloudsegError } from '../shared/errors.js';
 import { registerSegment } from './cli/segment.js';
 import { registerStack } from './cli/stack.js';
@@ -16,7 +16,9 @@ import { registerReconcile } from './cli/reconcile.js';
 const program = new Command()
   .name('cloudseg')
   .description('Cloud segmentation of satellite images: locally, or as a pipeline on Google Cloud.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors come back as CommanderErrors (commander has printed them) instead of exiting.
+  .exitOverride();
 
 registerSegment(program);
 registerStack(program);
@@ -32,9 +34,14 @@ registerReconcile(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  // A user's mistake (a bad flag value, a missing file, a wrong model) is one line, not a stack.
-  process.stderr.write(`cloudseg: ${describeCliError(err)}\n`);
-  process.exitCode = isCloudsegError(err) && !err.retryable ? 2 : 1;
+  if (err instanceof CommanderError) {
+    // --help and --version end here with code 0; a usage error (already explained) is exit 2.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    // A user's mistake (a bad flag value, a missing file, a wrong model) is one line, not a stack.
+    process.stderr.write(`cloudseg: ${describeCliError(err)}\n`);
+    process.exitCode = isCloudsegError(err) && !err.retryable ? 2 : 1;
+  }
 }
 
 function describeCliError(err: unknown): string {

@@ -82,3 +82,15 @@ test('stack turns single-band rasters into one multi-band GeoTIFF with the first
     await rm(out, { recursive: true, force: true });
   }
 });
+
+test('user errors are one clear line and exit 2, never a stack trace', async () => {
+  const missingOption = await cloudseg(['segment', 'x.tif']);
+  assert.equal(missingOption.code, 2);
+  assert.match(missingOption.stderr, /required option '--out <dir>' not specified/);
+  const wrongUse = await cloudseg(['eval', '--out', join(tmpdir(), 'cloudseg-cli-eval-unused')]);
+  assert.equal(wrongUse.code, 2);
+  assert.equal(wrongUse.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn')).length, 1, wrongUse.stderr);
+  assert.match(wrongUse.stderr, /^cloudseg: CONFIG_INVALID: /m);
+  assert.doesNotMatch(wrongUse.stderr + missingOption.stderr, /\n\s+at /, 'no stack frames');
+  assert.equal((await cloudseg(['--help'])).code, 0);
+});
