@@ -2,6 +2,7 @@
 // The `cloudseg` command line: a thin shell over shared/ and infra/local; one module per command.
 import { Command, CommanderError } from 'commander';
 import { isCloudsegError } from '../shared/errors.js';
+import { silenceKnownClientWarnings } from '../shared/known-warnings.js';
 import { registerSegment } from './cli/segment.js';
 import { registerStack } from './cli/stack.js';
 import { registerDemo } from './cli/demo.js';
@@ -12,6 +13,8 @@ import { registerEval } from './cli/eval.js';
 import { registerRegistry } from './cli/registry.js';
 import { registerDlq } from './cli/dlq.js';
 import { registerReconcile } from './cli/reconcile.js';
+
+silenceKnownClientWarnings();
 
 const program = new Command()
   .name('cloudseg')

@@ -4,6 +4,7 @@ import * as functions from '@google-cloud/functions-framework';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createPubSub, createSubscriberClient, subscriptionPath } from '../shared/cloud/pubsub.js';
 import { loadConfig, type Config } from '../shared/config/index.js';
+import { silenceKnownClientWarnings } from '../shared/known-warnings.js';
 import { handleFlushRequest } from '../shared/flush/http.js';
 import { createBatchPublisher } from '../shared/flush/publisher.js';
 import { runFlush, type FlushDeps } from '../shared/flush/run-flush.js';
@@ -20,6 +21,7 @@ let instance: Instance | undefined;
 // A wrong setting stops the instance at start-up (the deploy fails, with the variable named)
 // instead of answering every request 500 and sending every batch to the dead-letter topic.
 loadConfig(process.env);
+silenceKnownClientWarnings();
 
 /** The per-instance clients and config, created on the first request and kept. */
 export function flushInstance(): Instance {

@@ -2,6 +2,7 @@
 // Returning means "acked"; throwing makes Pub/Sub redeliver (items already done are skipped).
 import * as functions from '@google-cloud/functions-framework';
 import { loadConfig, type Config } from '../shared/config/index.js';
+import { silenceKnownClientWarnings } from '../shared/known-warnings.js';
 import { messageFromCloudEvent } from '../shared/contracts/pubsub-cloudevent.js';
 import { createLogger, withTrace, type Logger } from '../shared/logging.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../shared/worker/runtime.js';
@@ -16,6 +17,7 @@ let instance: Instance | undefined;
 // A wrong setting stops the instance at start-up (the deploy fails, with the variable named)
 // instead of answering every request 500 and sending every batch to the dead-letter topic.
 loadConfig(process.env);
+silenceKnownClientWarnings();
 
 /** The per-instance state, created on first use (config is read when the first event arrives). */
 export function workerInstance(): Instance {
