@@ -14,6 +14,8 @@ export const MASK_METADATA_KEYS = {
   height: 'cloudseg-height',
   /** Set once the mask's `succeeded` event is out: a redelivery without it publishes `succeeded` again. */
   eventPublished: 'cloudseg-event-published',
+  /** A random id per write attempt: which write of the same work this object is. */
+  writeId: 'cloudseg-write-id',
 } as const;
 
 /** True for an object cloudseg wrote as a mask (so it is never fed back in as an input). */

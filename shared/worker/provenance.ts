@@ -43,6 +43,7 @@ export interface ExistingMask {
   height: number | null;
   /** Whether the `succeeded` event for this mask was published. */
   eventPublished: boolean;
+  writeId: string | null;
 }
 
 export function readProvenance(generation: string, metadata: Record<string, unknown> | undefined): ExistingMask {
@@ -67,6 +68,7 @@ export function readProvenance(generation: string, metadata: Record<string, unkn
     width: num(KEYS.width),
     height: num(KEYS.height),
     eventPublished: get(KEYS.eventPublished) === 'true',
+    writeId: get(KEYS.writeId),
   };
 }
 
