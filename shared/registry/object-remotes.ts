@@ -121,6 +121,31 @@ export function inRepoRemote(source: GitSource, commit: string, repoRelDir: stri
   };
 }
 
+/**
+ * Plain git content read as DVC's remote would be (dvc.api.open reads a git-tracked path from git):
+ * `byMd5` maps each file's md5 to its repo path at `commit`.
+ */
+export function gitContentRemote(source: GitSource, commit: string, byMd5: Map<string, string>): ObjectRemote {
+  return {
+    url: `${source.location}@${commit} (git)`,
+    async get(key) {
+      const path = byMd5.get(key.replace(/^files\/md5\//, '').replace('/', ''));
+      return path === undefined ? null : source.readFile(commit, path);
+    },
+    put() {
+      return Promise.reject(new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `files committed to git at ${source.location} are not pushed to a DVC remote`));
+    },
+  };
+}
+
+/**
+ * A remote that cannot be used, failing only when touched: resolving an output whose objects are not
+ * needed (a single file) must not fail on the default remote's scheme, as DVC only opens it to read.
+ */
+export function unusableRemote(url: string, error: CloudsegError): ObjectRemote {
+  return { url, get: () => Promise.reject(error), put: () => Promise.reject(error) };
+}
+
 function wrapUnavailable(err: unknown, url: string, key: string): CloudsegError {
   return new CloudsegError('STORAGE_UNAVAILABLE', `remote ${url}, object ${key}: ${(err as Error).message}`, { cause: err, retryable: true });
 }
