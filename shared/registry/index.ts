@@ -16,6 +16,7 @@ import { deprecationOf, isGtoName, parseGtoTag, resolveStage, versionAt, type Gt
 import { directoryRemote, gcsRemote, gitContentRemote, httpsRemote, inRepoRemote, objectKey, unusableRemote, type ObjectRemote } from './object-remotes.js';
 
 export { addOutput, pushOutputs, promote } from './write-side.js';
+export { STAGE_SELECTIONS, type StageSelection } from './gto-tags.js';
 export type { AddResult, PushResult, PromoteResult } from './write-side.js';
 
 export interface RegistryRef {

@@ -6,16 +6,20 @@
 // deprecation, the SemVer stage rule, and `registry add` over symlinks.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CloudsegError } from '../../shared/errors.js';
 import { dirManifestJson } from '../../shared/registry/dir-manifest.js';
 import { addOutput, openRegistry } from '../../shared/registry/index.js';
 import { git, writeFiles } from './registry-helpers.js';
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
+const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 let seq = 0;
 
 async function expectCode(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<CloudsegError> {
@@ -197,14 +201,33 @@ describe('registry over DVC repository layouts', () => {
     await expectCode(registry.resolve({ repo, artifact: 'external-data' }), 'REGISTRY_OUTPUT_NOT_FOUND', /external \(dvc\.yaml says path: s3:\/\/team-bucket\/copy\.csv\)/);
   });
 
-  test('name@deprecated hides the artifact from --stage, as gto show does', async () => {
-    git(repo, 'tag', '-a', 'sub=Seg_Model@deprecated', '-m', 'd', head);
+  test('name@deprecated#N hides the artifact from --stage, as gto show does', async () => {
+    git(repo, 'tag', '-a', 'sub=Seg_Model@deprecated#2', '-m', 'd', head);
     try {
       const registry = openRegistry({ cacheDir: cacheDir() });
       await expectCode(registry.resolve({ repo, artifact: 'sub:Seg_Model', stage: 'Prod' }), 'REGISTRY_STAGE_NOT_FOUND', /deprecated/);
       assert.equal((await registry.resolve({ repo, artifact: 'sub:Seg_Model', rev: head })).md5, md5(subModel));
     } finally {
-      git(repo, 'tag', '-d', 'sub=Seg_Model@deprecated');
+      git(repo, 'tag', '-d', 'sub=Seg_Model@deprecated#2');
+    }
+  });
+
+  test('--stage-selection: newest assignment (default) or highest SemVer, from the CLI', async () => {
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'a hotfix of an older line');
+    const hotfix = git(repo, 'rev-parse', 'HEAD');
+    git(repo, 'tag', '-a', 'sub=Seg_Model@v0.9.1', '-m', 'r');
+    git(repo, 'tag', '-a', 'sub=Seg_Model#Prod#2', '-m', 'a');
+    try {
+      const cli = (...args: string[]) => promisify(execFile)(TSX, [join(PROJECT_ROOT, 'functions', 'cli.ts'), 'registry', 'resolve', '--repo', repo, '--artifact', 'sub:Seg_Model', '--stage', 'Prod', '--cache-dir', cacheDir(), ...args], { cwd: PROJECT_ROOT });
+      const newest = JSON.parse((await cli()).stdout) as { rev: string; version: string };
+      assert.deepEqual([newest.rev, newest.version], [hotfix, 'v0.9.1']);
+      const semver = JSON.parse((await cli('--stage-selection', 'semver')).stdout) as { rev: string; version: string };
+      assert.deepEqual([semver.rev, semver.version], [head, 'v1.0.0']);
+      const bad = await cli('--stage-selection', 'oldest').then(() => null, (e: { stderr: string }) => e);
+      assert.match(bad?.stderr ?? '', /CONFIG_INVALID.*newest, semver/);
+    } finally {
+      git(repo, 'tag', '-d', 'sub=Seg_Model@v0.9.1', 'sub=Seg_Model#Prod#2');
+      git(repo, 'reset', '-q', '--hard', head);
     }
   });
 
