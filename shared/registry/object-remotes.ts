@@ -193,5 +193,14 @@ export function unusableRemote(url: string, error: CloudsegError): ObjectRemote 
 }
 
 function wrapUnavailable(err: unknown, url: string, key: string): CloudsegError {
-  return new CloudsegError('STORAGE_UNAVAILABLE', `remote ${url}, object ${key}: ${(err as Error).message}`, { cause: err, retryable: true });
+  return new CloudsegError('STORAGE_UNAVAILABLE', `remote ${url}, object ${key}: ${causeChain(err)}`, { cause: err, retryable: true });
+}
+
+// fetch() says only "fetch failed"; what went wrong (getaddrinfo ENOTFOUND host) is in its cause.
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) {
+    if (!parts.some((p) => p.includes(e instanceof Error ? e.message : ''))) parts.push(e.message);
+  }
+  return parts.join(': ') || String(err);
 }

@@ -1,5 +1,5 @@
-// A gs:// remote that cannot be reached fails in seconds with its cause in the message: a host that
-// does not resolve (getaddrinfo ENOTFOUND) and a server that accepts connections and never answers.
+// A remote that cannot be reached fails in seconds with its cause in the message: a gs:// host that
+// does not resolve (getaddrinfo ENOTFOUND), an https one, and a server that accepts and never answers.
 // The Storage client is the one the registry makes itself (no injected client), pointed at each
 // endpoint through STORAGE_EMULATOR_HOST, which @google-cloud/storage reads.
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,7 @@ import { git, writeFiles } from './registry-helpers.js';
 
 const md5 = (b: string) => createHash('md5').update(b).digest('hex');
 
-describe('unreachable gs:// remote', () => {
+describe('unreachable remotes', () => {
   let root: string;
   let repo: string;
   let silent: Server;
@@ -27,7 +27,7 @@ describe('unreachable gs:// remote', () => {
     repo = join(root, 'repo');
     git(root, 'init', '-q', repo);
     await writeFiles(repo, {
-      '.dvc/config': "[core]\n    remote = gcs\n['remote \"gcs\"']\n    url = gs://models-bucket/dvcstore\n",
+      '.dvc/config': "[core]\n    remote = gcs\n['remote \"gcs\"']\n    url = gs://models-bucket/dvcstore\n['remote \"web\"']\n    url = https://example.invalid/store\n",
       'model.bin.dvc': `outs:\n- md5: ${md5('m')}\n  size: 1\n  hash: md5\n  path: model.bin\n`,
     });
     git(repo, 'add', '-A');
@@ -61,6 +61,14 @@ describe('unreachable gs:// remote', () => {
     assert.match(err.message, /gs:\/\/models-bucket\/dvcstore.*(ENOTFOUND|EAI_AGAIN) no-such-host\.invalid/);
     assert.ok(err.cause, 'the client error is kept as the cause');
     assert.ok(ms < 8_000, `took ${Math.round(ms)} ms`);
+  });
+
+  test('an https remote whose host does not resolve names getaddrinfo (fetch hides it in its cause)', { timeout: 30_000 }, async () => {
+    const registry = openRegistry({ cacheDir: join(root, 'cache-https') });
+    const resolved = await registry.resolve({ repo, path: 'model.bin', remote: 'web', remoteConfig: { url: 'https://no-such-host.invalid/store' } });
+    const err = await registry.pull(resolved).then(() => assert.fail('pull should fail'), (e: unknown) => e);
+    assert.ok(err instanceof CloudsegError && err.code === 'STORAGE_UNAVAILABLE', String(err));
+    assert.match(err.message, /fetch failed: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid/);
   });
 
   test('a server that never answers: STORAGE_UNAVAILABLE after the stall limit, not never', { timeout: 30_000 }, async () => {
