@@ -69,7 +69,7 @@ describe('registry over a generated DVC 1 -> 3 history', () => {
         legacy: true,
         remoteDir: store,
         // DVC 1's `dvc add`: a stage md5 at the top, cache/metric/persist flags on the out.
-        files: (m) => ({ '.dvc/config': config, 'model.dvc': `md5: ${md5('stage 1')}\nouts:\n- md5: ${m}\n  path: model\n  cache: true\n  metric: false\n  persist: false\n` }),
+        files: (m) => ({ '.dvc/config': config, 'model.dvc': `md5: ${md5('stage 1')}\nwdir: .\nouts:\n- md5: ${m}\n  path: model\n  cache: true\n  metric: false\n  persist: false\n` }),
       },
       {
         tag: 'dvc2-lock-2.0',
