@@ -30,20 +30,35 @@ export async function findOutput(source: GitSource, commit: string, rawPath: str
     if (hit) return { kind: 'dvc', out: toDvcOut(hit) };
   }
 
-  const tree = await source.listFiles(commit);
   const problems: CloudsegError[] = [];
-  const candidates = [...tree.filter(isLock), ...tree.filter((p) => isDvcFile(p) && p !== `${path}.dvc`)];
-  for (const file of candidates) {
-    const text = (await source.readFile(commit, file))?.toString('utf8') ?? '';
+  const search = async (file: string, text: string | null): Promise<DvcOut | null> => {
+    if (text === null) return null;
     let outs: OutEntry[];
     try {
       outs = isLock(file) ? listLockOuts(text, file) : listDvcFileOuts(text, file);
     } catch (err) {
       if (err instanceof CloudsegError && covers(file, path)) problems.push(err);
-      continue;
+      return null;
     }
     const hit = outs.find((o) => o.path === path);
-    if (hit) return { kind: 'dvc', out: toDvcOut(hit) };
+    return hit ? toDvcOut(hit) : null;
+  };
+  // Then the dvc.lock of each enclosing folder (where a stage's outputs usually are), read directly...
+  const ancestorLocks: string[] = [];
+  for (let dir = posix.dirname(path); ; dir = posix.dirname(dir)) {
+    ancestorLocks.push(dir === '.' ? 'dvc.lock' : `${dir}/dvc.lock`);
+    if (dir === '.' || dir === '/') break;
+  }
+  for (const file of ancestorLocks) {
+    const out = await search(file, (await source.readFile(commit, file))?.toString('utf8') ?? null);
+    if (out) return { kind: 'dvc', out };
+  }
+  // ...and only then every other .dvc and dvc.lock of the commit (wdir: can point anywhere).
+  const tree = await source.listFiles(commit);
+  const seen = new Set([`${path}.dvc`, ...ancestorLocks]);
+  for (const file of tree.filter((p) => (isLock(p) || isDvcFile(p)) && !seen.has(p))) {
+    const out = await search(file, (await source.readFile(commit, file))?.toString('utf8') ?? '');
+    if (out) return { kind: 'dvc', out };
   }
   // A file that could have recorded the path but cannot be read says more than "not found".
   if (problems.length > 0) throw problems[0]!;
