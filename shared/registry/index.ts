@@ -27,7 +27,7 @@ export interface RegistryRef {
   stage?: string;
   /** @default 'newest'. Which live assignment of `stage` wins (see STAGE_SELECTIONS). */
   stageSelection?: StageSelection;
-  /** the default remote for outputs that do not name their own (`remote:`), as DVC's --remote */
+  /** the default remote for outputs that do not name their own (`remote:`), as dvc.api.open's remote= */
   remote?: string;
   remoteConfig?: Record<string, string>;
 }
@@ -217,7 +217,7 @@ export function openRegistry(options: RegistryOptions): Registry {
     if (ref.remoteConfig?.url && !ref.remote && !out.remote && !config.defaultRemote) {
       opts = { ...ref.remoteConfig };
     } else {
-      // The output's own remote: wins; ref.remote only replaces the default, as DVC's --remote does.
+      // The output's own remote: wins; ref.remote only replaces the default, as dvc.api.open(remote=) does.
       const chosen = remoteOptions(config, out.remote ?? ref.remote ?? undefined, where);
       name = chosen.name;
       opts = { ...chosen.options, ...(ref.remoteConfig ?? {}) };
