@@ -9,6 +9,7 @@ interface RefFlags {
   artifact?: string;
   rev?: string;
   stage?: string;
+  stageSelection?: string;
   remote?: string;
   remoteConfig?: string[];
   cacheDir?: string;
@@ -23,19 +24,22 @@ function withRefFlags(cmd: Command): Command {
     .option('--artifact <name>', 'or an artifact name declared in dvc.yaml (also the GTO name for --stage)')
     .option('--rev <rev>', 'branch, tag or commit (default: the repo HEAD)')
     .option('--stage <stage>', 'or a GTO stage, e.g. prod')
-    .option('--remote <name>', 'use this DVC remote instead of the default')
+    .option('--stage-selection <rule>', "which live assignment of --stage wins: newest (gto show, dvc artifacts get) or semver (gto's Python API)", 'newest')
+    .option('--remote <name>', "the default DVC remote (an output's own remote: still wins, as in DVC)")
     .option('--remote-config <key=value>', 'remote option override, repeatable (e.g. credentialpath=key.json)', collect)
     .option('--cache-dir <dir>', 'the local object cache (default: CLOUDSEG_MODEL_CACHE_DIR, else $TMPDIR/cloudseg-registry-cache)');
 }
 
 async function openFromFlags(flags: RefFlags) {
-  const { openRegistry, registryRef } = await import('../../shared/registry/index.js');
+  const { openRegistry, registryRef, STAGE_SELECTIONS } = await import('../../shared/registry/index.js');
   if (!flags.path && !flags.artifact) fail('CONFIG_INVALID', 'give --path or --artifact');
   if (flags.rev && flags.stage) fail('CONFIG_INVALID', '--rev and --stage are exclusive');
+  const stageSelection = STAGE_SELECTIONS.find((s) => s === flags.stageSelection);
+  if (!stageSelection) fail('CONFIG_INVALID', `--stage-selection must be one of ${STAGE_SELECTIONS.join(', ')}`);
   const remoteConfig = flags.remoteConfig ? Object.fromEntries(flags.remoteConfig.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : undefined;
   // The same cache the worker uses (CLOUDSEG_MODEL_CACHE_DIR), so neither downloads twice.
   const registry = openRegistry({ cacheDir: flags.cacheDir ?? registryCacheDir(process.env) });
-  return { registry, ref: registryRef({ ...flags, remoteConfig }) };
+  return { registry, ref: registryRef({ ...flags, remoteConfig, stageSelection }) };
 }
 
 function fail(code: string, message: string): never {

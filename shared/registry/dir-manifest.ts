@@ -2,7 +2,7 @@
 // its md5, so a directory hashed here gets the same id as the same directory tracked by DVC.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface ManifestEntry {
@@ -33,13 +33,17 @@ export async function md5File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Every regular file under `dir` (recursively) with its md5 and posix relative path, sorted. */
+/**
+ * Every file under `dir` (recursively) with its md5 and posix relative path, sorted. A symlink to a
+ * file counts as that file, as in DVC's walk (os.walk lists it; the hash reads through it); a symlink
+ * to a folder is not descended into (os.walk's followlinks=False).
+ */
 export async function directoryManifest(dir: string): Promise<ManifestEntry[]> {
   const found = await readdir(dir, { recursive: true, withFileTypes: true });
   const entries: ManifestEntry[] = [];
   for (const dirent of found) {
-    if (!dirent.isFile()) continue;
     const full = join(dirent.parentPath, dirent.name);
+    if (!dirent.isFile() && !(dirent.isSymbolicLink() && (await stat(full).then((s) => s.isFile(), () => false)))) continue;
     const relpath = full.slice(dir.replace(/[\\/]+$/, '').length + 1).split(/[\\/]/).join('/');
     entries.push({ md5: await md5File(full), relpath });
   }

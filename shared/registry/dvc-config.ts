@@ -18,8 +18,8 @@ export function parseDvcConfig(text: string, where = '.dvc/config'): DvcConfig {
   let current: Record<string, string> | null = null;
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
+    const line = stripInlineComment(raw.trim());
+    if (line === '' || line.startsWith(';')) return;
     const header = SECTION.exec(line);
     if (header) {
       const name = (header[1] ?? header[2] ?? header[3] ?? '').trim();
@@ -40,8 +40,22 @@ export function parseDvcConfig(text: string, where = '.dvc/config'): DvcConfig {
   return { defaultRemote: sections.core?.remote ?? null, remotes };
 }
 
-/** The options of `name` (or of the default remote); a typed error names what is missing. */
-export function remoteOptions(config: DvcConfig, name: string | undefined, where: string): { name: string; options: Record<string, string> } {
+/**
+ * DVC's layering (Config.load: repo, then local): `.dvc/config.local` overrides the committed config
+ * key by key, section by section, and may add remotes or change the default.
+ */
+export function layerDvcConfig(base: DvcConfig, local: DvcConfig): DvcConfig {
+  const remotes: Record<string, Record<string, string>> = { ...base.remotes };
+  for (const [name, options] of Object.entries(local.remotes)) remotes[name] = { ...(remotes[name] ?? {}), ...options };
+  return { defaultRemote: local.defaultRemote ?? base.defaultRemote, remotes };
+}
+
+/**
+ * The options of `name` (or of the default remote); a typed error names what is missing.
+ * `url = remote://base/sub` takes base's options with its url extended by `sub` (DVC's
+ * _resolve_remote_refs), the referring remote's own options winning.
+ */
+export function remoteOptions(config: DvcConfig, name: string | undefined, where: string, seen: string[] = []): { name: string; options: Record<string, string> } {
   const chosen = name ?? config.defaultRemote;
   if (!chosen) {
     throw new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `${where}: no remote given and no default remote (core.remote) configured`);
@@ -51,7 +65,25 @@ export function remoteOptions(config: DvcConfig, name: string | undefined, where
     const known = Object.keys(config.remotes);
     throw new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `${where}: remote '${chosen}' is not configured (known: ${known.length ? known.join(', ') : 'none'})`, { details: { remote: chosen, known } });
   }
-  return { name: chosen, options };
+  const ref = /^remote:\/\/([^/]+)\/?(.*)$/.exec(options.url);
+  if (!ref) return { name: chosen, options };
+  if (seen.includes(chosen)) throw new CloudsegError('REGISTRY_FILE_INVALID', `${where}: remotes refer to each other in a loop (${[...seen, chosen].join(' -> ')})`);
+  const base = remoteOptions(config, ref[1]!, where, [...seen, chosen]).options;
+  const sub = ref[2]!.replace(/^\/+/, '');
+  return { name: chosen, options: { ...base, ...options, url: sub ? `${base.url!.replace(/\/+$/, '')}/${sub}` : base.url! } };
+}
+
+// configobj drops an inline comment: from the first '#' outside quotes to the end of the line.
+function stripInlineComment(line: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#') return line.slice(0, i).trimEnd();
+  }
+  return line;
 }
 
 function unquote(v: string): string {

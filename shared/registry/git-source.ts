@@ -26,6 +26,8 @@ export interface GitSource {
   readFile(commit: string, path: string): Promise<Buffer | null>;
   /** every annotated tag with its target commit and tagger time (lightweight tags are not GTO's) */
   listAnnotatedTags(): Promise<GtoTagRecord[]>;
+  /** every file path committed at `commit` (posix, repo-relative) */
+  listFiles(commit: string): Promise<string[]>;
 }
 
 interface Location {
@@ -56,6 +58,7 @@ async function openLocal(path: string): Promise<GitSource> {
     resolveRev: (rev) => resolveLocalRev(loc, rev, path),
     readFile: (commit, p) => readFileAt(loc, commit, p),
     listAnnotatedTags: () => listAnnotatedTags(loc),
+    listFiles: (commit) => git.listFiles({ fs, ...loc, ref: commit }),
   };
 }
 
@@ -99,6 +102,7 @@ async function openRemote(url: string, gitdir: string): Promise<GitSource> {
       return { commit, tag: isTag ? rev ?? null : null };
     },
     readFile: (commit, p) => readFileAt(loc, commit, p),
+    listFiles: (commit) => git.listFiles({ fs, ...loc, ref: commit }),
     async listAnnotatedTags() {
       // One ref listing per call (so a refresh sees new promotions); only GTO tags whose tag object is not
       // here yet are fetched, each shallow, so a warm instance fetches just the newest promotion.

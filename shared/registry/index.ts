@@ -1,20 +1,22 @@
 // The DVC model registry client: a reference (repo + path/artifact + rev/stage) resolves to a commit
 // and a DVC md5; pull materialises its files from the remote through the md5-checked cache.
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve as resolvePath, sep } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import pLimit from 'p-limit';
 import { CloudsegError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { openContentCache, type ContentCache } from './content-cache.js';
-import { parseDvcConfig, remoteOptions } from './dvc-config.js';
-import { parseArtifacts, parseDvcFile, parseDvcLock, type DvcOut } from './dvc-files.js';
+import { layerDvcConfig, parseDvcConfig, remoteOptions } from './dvc-config.js';
+import { parseArtifactLocations, parseArtifactsYaml, type ArtifactPath, type DvcOut } from './dvc-files.js';
+import { findOutput } from './find-output.js';
 import { openGitSource, type GitSource } from './git-source.js';
-import { isGtoName, parseGtoTag, resolveStage, versionAt, type GtoTagRecord } from './gto-tags.js';
-import { directoryRemote, gcsRemote, httpsRemote, inRepoRemote, objectKey, type ObjectRemote } from './object-remotes.js';
+import { deprecationOf, isGtoName, parseGtoTag, resolveStage, versionAt, type GtoTagRecord, type StageSelection } from './gto-tags.js';
+import { directoryRemote, gcsRemote, gitContentRemote, httpsRemote, inRepoRemote, objectKey, unusableRemote, type ObjectRemote } from './object-remotes.js';
 
 export { addOutput, pushOutputs, promote } from './write-side.js';
+export { STAGE_SELECTIONS, type StageSelection } from './gto-tags.js';
 export type { AddResult, PushResult, PromoteResult } from './write-side.js';
 
 export interface RegistryRef {
@@ -23,6 +25,9 @@ export interface RegistryRef {
   artifact?: string;
   rev?: string;
   stage?: string;
+  /** @default 'newest'. Which live assignment of `stage` wins (see STAGE_SELECTIONS). */
+  stageSelection?: StageSelection;
+  /** the default remote for outputs that do not name their own (`remote:`), as dvc.api.open's remote= */
   remote?: string;
   remoteConfig?: Record<string, string>;
 }
@@ -34,6 +39,7 @@ export function registryRef(fields: { repo: string } & { [K in Exclude<keyof Reg
   if (fields.artifact) ref.artifact = fields.artifact;
   if (fields.rev) ref.rev = fields.rev;
   if (fields.stage) ref.stage = fields.stage;
+  if (fields.stageSelection) ref.stageSelection = fields.stageSelection;
   if (fields.remote) ref.remote = fields.remote;
   if (fields.remoteConfig) ref.remoteConfig = fields.remoteConfig;
   return ref;
@@ -52,8 +58,10 @@ export interface ResolvedModel {
   path: string;
   /** the remote's name in .dvc/config ('' when given only through remoteConfig.url) */
   remoteName: string;
-  /** DVC 2 output: objects at <remote>/xx/rest instead of <remote>/files/md5/xx/rest */
+  /** DVC 2 output: objects at <remote>/xx/rest instead of <remote>/files/md5/xx/rest, text hashed dos2unix */
   legacy: boolean;
+  /** plain git content (not a DVC output): files are read from the commit, as dvc.api.open does */
+  fromGit: boolean;
 }
 
 export interface RegistryOptions {
@@ -101,14 +109,20 @@ export function openRegistry(options: RegistryOptions): Registry {
     if (ref.rev !== undefined && ref.stage !== undefined) throw new CloudsegError('CONFIG_INVALID', 'registry ref takes a rev or a stage, not both');
     const started = performance.now();
     const source = await sourceFor(ref.repo);
-    const gtoName = ref.artifact ?? gtoNameOf(ref.path!);
+    const gtoName = ref.artifact !== undefined ? artifactId(ref.artifact) : gtoNameOf(ref.path!);
 
     let commit: string;
     let tag: string | null;
     let version: string | null = null;
     if (ref.stage !== undefined) {
       const tags = await source.listAnnotatedTags();
-      const hit = resolveStage(tags, gtoName, ref.stage);
+      const deprecated = deprecationOf(tags, gtoName);
+      if (deprecated) {
+        throw new CloudsegError('REGISTRY_STAGE_NOT_FOUND', `artifact '${gtoName}' is deprecated (${deprecated} is its newest event) in ${source.location}; gto show hides it too. Register or assign a version to revive it, or pin a rev`, {
+          details: { artifact: gtoName, stage: ref.stage, deprecated },
+        });
+      }
+      const hit = resolveStage(tags, gtoName, ref.stage, ref.stageSelection);
       if (!hit) throw stageNotFound(tags, gtoName, ref.stage, source.location);
       ({ commit, tag, version } = hit);
     } else {
@@ -123,7 +137,14 @@ export function openRegistry(options: RegistryOptions): Registry {
     }
 
     const path = ref.path ?? (await artifactPath(source, commit, ref.artifact!));
-    const out = await findOutput(source, commit, path);
+    const found = await findOutput(source, commit, path);
+    if (found.kind === 'git') {
+      const remote = gitContentRemote(source, commit, gitPaths(found.path, found.isDir, found.files));
+      remotes.set(remoteKey(ref.repo, commit, '', remote.url), { remote, name: '' });
+      log?.info({ repo: ref.repo, path, commit, tag, version, md5: found.md5, remote: remote.url, ms: Math.round(performance.now() - started) }, 'registry: resolved (git content)');
+      return { ref, commit, tag, version, md5: found.md5, isDir: found.isDir, files: found.files, remoteUrl: remote.url, path: found.path, remoteName: '', legacy: false, fromGit: true };
+    }
+    const out = found.out;
     const { remote, name: remoteName } = await chooseRemote(source, commit, ref, out);
     remotes.set(remoteKey(ref.repo, commit, remoteName, remote.url), { remote, name: remoteName });
 
@@ -133,7 +154,7 @@ export function openRegistry(options: RegistryOptions): Registry {
       ? await readManifest(cache, remote, out)
       : [{ relpath: posix.basename(out.path), md5, size: out.size }];
     log?.info({ repo: ref.repo, path, commit, tag, version, md5, remote: remote.url, ms: Math.round(performance.now() - started) }, 'registry: resolved');
-    return { ref, commit, tag, version, md5, isDir, files, remoteUrl: remote.url, path, remoteName, legacy: out.legacy };
+    return { ref, commit, tag, version, md5, isDir, files, remoteUrl: remote.url, path: out.path, remoteName, legacy: out.legacy, fromGit: false };
   }
 
   async function pull(resolved: ResolvedModel): Promise<string> {
@@ -149,7 +170,7 @@ export function openRegistry(options: RegistryOptions): Registry {
           remote ??= (await resolveAgain(resolved)).remote;
           const data = await remote.get(objectKey(f.md5, resolved.legacy));
           if (!data) throw objectMissing(remote, f.relpath, f.md5, resolved.legacy);
-          await cache.put(f.md5, data, `${resolved.path}/${f.relpath} (from ${remote.url})`);
+          await cache.put(f.md5, data, `${resolved.path}/${f.relpath} (from ${remote.url})`, resolved.legacy);
           downloaded++;
         }),
       ),
@@ -176,6 +197,7 @@ export function openRegistry(options: RegistryOptions): Registry {
 
   async function resolveAgain(resolved: ResolvedModel): Promise<ResolvedRemote> {
     const source = await sourceFor(resolved.ref.repo);
+    if (resolved.fromGit) return { name: '', remote: gitContentRemote(source, resolved.commit, gitPaths(resolved.path, resolved.isDir, resolved.files)) };
     const out: DvcOut = { path: resolved.path, md5: resolved.md5, size: null, nfiles: null, legacy: resolved.legacy, remote: resolved.remoteName || null };
     return chooseRemote(source, resolved.commit, resolved.ref, out);
   }
@@ -183,13 +205,20 @@ export function openRegistry(options: RegistryOptions): Registry {
   async function chooseRemote(source: GitSource, commit: string, ref: RegistryRef, out: DvcOut): Promise<ResolvedRemote> {
     const where = `${source.location}@${commit.slice(0, 12)}`;
     const configText = await source.readFile(commit, '.dvc/config');
-    const config = parseDvcConfig(configText?.toString('utf8') ?? '', `${where}:.dvc/config`);
+    let config = parseDvcConfig(configText?.toString('utf8') ?? '', `${where}:.dvc/config`);
+    // DVC layers the uncommitted .dvc/config.local of a local repo over the committed config.
+    if (source.workTree !== null) {
+      const localPath = join(source.workTree, '.dvc', 'config.local');
+      const local = await readFile(localPath, 'utf8').catch(() => null);
+      if (local !== null) config = layerDvcConfig(config, parseDvcConfig(local, localPath));
+    }
     let name = '';
     let opts: Record<string, string>;
     if (ref.remoteConfig?.url && !ref.remote && !out.remote && !config.defaultRemote) {
       opts = { ...ref.remoteConfig };
     } else {
-      const chosen = remoteOptions(config, ref.remote ?? out.remote ?? undefined, where);
+      // The output's own remote: wins; ref.remote only replaces the default, as dvc.api.open(remote=) does.
+      const chosen = remoteOptions(config, out.remote ?? ref.remote ?? undefined, where);
       name = chosen.name;
       opts = { ...chosen.options, ...(ref.remoteConfig ?? {}) };
     }
@@ -199,7 +228,8 @@ export function openRegistry(options: RegistryOptions): Registry {
     }
     if (/^https?:\/\//.test(url)) return { name, remote: httpsRemote(url) };
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) {
-      throw new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `${where}: remote '${name}' has an unsupported scheme (${url}); gs://, https:// and directories are`);
+      const err = new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `${where}: remote '${name}' has an unsupported scheme (${url}); gs://, https:// and directories are`, { details: { remote: name, url } });
+      return { name, remote: unusableRemote(url, err) };
     }
     const localUrl = url.startsWith('file://') ? new URL(url).pathname : url;
     if (isAbsolute(localUrl)) return { name, remote: directoryRemote(localUrl) };
@@ -217,39 +247,62 @@ export function openRegistry(options: RegistryOptions): Registry {
   return { resolve, pull };
 }
 
-/** GTO names are lowercase: a path's basename becomes one (landsatbiomeRGBI6 -> landsatbiomergbi6). */
+/**
+ * The GTO name of a path-only reference: the basename, kept in its case as GTO >= 1.5 does, with
+ * characters GTO's grammar refuses turned into '-' (landsatbiomeRGBI6 stays landsatbiomeRGBI6).
+ */
 export function gtoNameOf(path: string): string {
-  const base = posix.basename(path).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const base = posix.basename(path).replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return isGtoName(base) ? base : 'model';
 }
 
-async function artifactPath(source: GitSource, commit: string, name: string): Promise<string> {
-  const text = await source.readFile(commit, 'dvc.yaml');
-  const artifacts = text ? parseArtifacts(text.toString('utf8'), 'dvc.yaml') : {};
-  const path = artifacts[name];
-  if (!path) {
-    throw new CloudsegError('REGISTRY_ARTIFACT_NOT_FOUND', `artifact '${name}' is not declared in dvc.yaml at ${source.location}@${commit.slice(0, 12)} (declared: ${Object.keys(artifacts).join(', ') || 'none'})`, {
-      details: { artifact: name, commit },
-    });
-  }
-  return path;
+/** DVC's artifact id: `dir/dvc.yaml:name` is written `dir:name`, as GTO tags it (dvc/repo/artifacts.py). */
+export function artifactId(name: string): string {
+  const i = name.lastIndexOf(':');
+  if (i < 0) return name;
+  const dir = name.slice(0, i);
+  const dirname = posix.basename(dir) === 'dvc.yaml' ? posix.dirname(dir) : dir;
+  return dirname === '.' || dirname === '' ? name.slice(i + 1) : `${dirname}:${name.slice(i + 1)}`;
 }
 
-async function findOutput(source: GitSource, commit: string, rawPath: string): Promise<DvcOut> {
-  const path = posix.normalize(rawPath.replace(/\\/g, '/')).replace(/\/+$/, '');
-  const dvcFile = await source.readFile(commit, `${path}.dvc`);
-  if (dvcFile) {
-    const out = parseDvcFile(dvcFile.toString('utf8'), `${path}.dvc`).find((o) => o.path === path);
-    if (out) return out;
+/**
+ * The repo path of artifact `name` at `commit`: `dir:name` from `dir/dvc.yaml` (its path relative to
+ * `dir`), a bare name from the root dvc.yaml, else from GTO's artifacts.yaml (GTO 1.x still reads it).
+ */
+async function artifactPath(source: GitSource, commit: string, name: string): Promise<string> {
+  const id = artifactId(name);
+  const i = id.lastIndexOf(':');
+  const dir = i < 0 ? '' : id.slice(0, i);
+  const short = i < 0 ? id : id.slice(i + 1);
+  const where = `${source.location}@${commit.slice(0, 12)}`;
+  const yamlPath = dir ? posix.join(dir, 'dvc.yaml') : 'dvc.yaml';
+  const text = await source.readFile(commit, yamlPath);
+  const declared: Record<string, ArtifactPath> = text ? parseArtifactLocations(text.toString('utf8'), yamlPath) : {};
+  let hit = declared[short];
+  let file = yamlPath;
+  if (!hit && !dir) {
+    const legacy = await source.readFile(commit, 'artifacts.yaml');
+    if (legacy) {
+      hit = parseArtifactsYaml(legacy.toString('utf8'), 'artifacts.yaml')[short];
+      file = 'artifacts.yaml';
+    }
   }
-  const lock = await source.readFile(commit, 'dvc.lock');
-  if (lock) {
-    const out = parseDvcLock(lock.toString('utf8'), 'dvc.lock').find((o) => o.path === path);
-    if (out) return out;
+  if (!hit) {
+    throw new CloudsegError('REGISTRY_ARTIFACT_NOT_FOUND', `artifact '${id}' is not declared in ${yamlPath}${dir ? '' : ' or artifacts.yaml'} at ${where} (declared in ${yamlPath}: ${Object.keys(declared).join(', ') || 'none'})`, {
+      details: { artifact: id, commit },
+    });
   }
-  throw new CloudsegError('REGISTRY_OUTPUT_NOT_FOUND', `'${path}' is not a DVC output at ${source.location}@${commit.slice(0, 12)} (no ${path}.dvc, not in dvc.lock)`, {
-    details: { path, commit },
-  });
+  if (hit.external) {
+    throw new CloudsegError('REGISTRY_OUTPUT_NOT_FOUND', `artifact '${id}' is external (${file} says path: ${hit.path}); it lives outside the repository and its remotes, so the registry cannot read it`, {
+      details: { artifact: id, commit, path: hit.path },
+    });
+  }
+  return hit.path;
+}
+
+/** md5 -> repo path of each file of a git-content output. */
+function gitPaths(path: string, isDir: boolean, files: ResolvedModel['files']): Map<string, string> {
+  return new Map(files.map((f) => [f.md5, isDir ? posix.join(path, f.relpath) : path]));
 }
 
 async function readManifest(cache: ContentCache, remote: ObjectRemote, out: DvcOut): Promise<ResolvedModel['files']> {

@@ -51,6 +51,49 @@ export interface GcsRemoteOptions {
   projectname?: string;
 }
 
+/**
+ * The client's defaults retry for up to 600 s; a registry read is retried by its caller anyway (the
+ * worker's next refresh, Pub/Sub redelivery), so one attempt and one retry fail an unreachable remote
+ * in about a second. A server that accepts and then says nothing is caught by GCS_STALL_MS instead:
+ * the client's own timeout does not cover a download stream.
+ */
+export const GCS_FAIL_FAST = {
+  timeout: 4_000,
+  retryOptions: { maxRetries: 1, maxRetryDelay: 1, totalTimeout: 15, retryDelayMultiplier: 2 },
+} as const;
+
+/** A download that receives nothing for this long is abandoned (progress resets it: big files are fine). */
+export const GCS_STALL_MS = 5_000;
+
+/** Reads a stream to the end; fails when no byte (nor the end) arrives for `stallMs`. */
+function readStalling(stream: NodeJS.ReadableStream & { destroy(err?: Error): void }, stallMs: number, what: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const err = new CloudsegError('STORAGE_UNAVAILABLE', `${what}: no data for ${stallMs} ms`, { retryable: true });
+        stream.destroy(err);
+        reject(err);
+      }, stallMs);
+    };
+    arm();
+    stream.on('data', (c: Buffer) => {
+      chunks.push(c);
+      arm();
+    });
+    stream.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    stream.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
 export function gcsRemote(url: string, options: GcsRemoteOptions = {}): ObjectRemote {
   const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (!m) throw new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `not a gs:// URL: ${url}`);
@@ -58,14 +101,17 @@ export function gcsRemote(url: string, options: GcsRemoteOptions = {}): ObjectRe
   const prefix = m[2]!.replace(/\/+$/, '');
   const storage =
     options.storage ??
-    new Storage({ ...(options.credentialpath ? { keyFilename: options.credentialpath } : {}), ...(options.projectname ? { projectId: options.projectname } : {}) });
+    new Storage({
+      ...(options.credentialpath ? { keyFilename: options.credentialpath } : {}),
+      ...(options.projectname ? { projectId: options.projectname } : {}),
+      ...GCS_FAIL_FAST,
+    });
   const file = (key: string) => storage.bucket(bucketName).file(prefix ? `${prefix}/${key}` : key);
   return {
     url,
     async get(key) {
       try {
-        const [data] = await file(key).download({ validation: false });
-        return data;
+        return await readStalling(file(key).createReadStream({ validation: false }), GCS_STALL_MS, `${url}/${key}`);
       } catch (err) {
         if (isNotFound(err)) return null;
         throw wrapUnavailable(err, url, key);
@@ -121,6 +167,40 @@ export function inRepoRemote(source: GitSource, commit: string, repoRelDir: stri
   };
 }
 
+/**
+ * Plain git content read as DVC's remote would be (dvc.api.open reads a git-tracked path from git):
+ * `byMd5` maps each file's md5 to its repo path at `commit`.
+ */
+export function gitContentRemote(source: GitSource, commit: string, byMd5: Map<string, string>): ObjectRemote {
+  return {
+    url: `${source.location}@${commit} (git)`,
+    async get(key) {
+      const path = byMd5.get(key.replace(/^files\/md5\//, '').replace('/', ''));
+      return path === undefined ? null : source.readFile(commit, path);
+    },
+    put() {
+      return Promise.reject(new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `files committed to git at ${source.location} are not pushed to a DVC remote`));
+    },
+  };
+}
+
+/**
+ * A remote that cannot be used, failing only when touched: resolving an output whose objects are not
+ * needed (a single file) must not fail on the default remote's scheme, as DVC only opens it to read.
+ */
+export function unusableRemote(url: string, error: CloudsegError): ObjectRemote {
+  return { url, get: () => Promise.reject(error), put: () => Promise.reject(error) };
+}
+
 function wrapUnavailable(err: unknown, url: string, key: string): CloudsegError {
-  return new CloudsegError('STORAGE_UNAVAILABLE', `remote ${url}, object ${key}: ${(err as Error).message}`, { cause: err, retryable: true });
+  return new CloudsegError('STORAGE_UNAVAILABLE', `remote ${url}, object ${key}: ${causeChain(err)}`, { cause: err, retryable: true });
+}
+
+// fetch() says only "fetch failed"; what went wrong (getaddrinfo ENOTFOUND host) is in its cause.
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) {
+    if (!parts.some((p) => p.includes(e instanceof Error ? e.message : ''))) parts.push(e.message);
+  }
+  return parts.join(': ') || String(err);
 }

@@ -167,7 +167,7 @@ export interface PromoteResult {
  * signing and hooks apply.
  */
 export async function promote(repoDir: string, name: string, options: PromoteOptions): Promise<PromoteResult> {
-  if (!isGtoName(name)) throw new CloudsegError('CONFIG_INVALID', `'${name}' is not a valid GTO artifact name (lowercase letters, digits, '-', '/')`);
+  if (!isGtoName(name)) throw new CloudsegError('CONFIG_INVALID', `'${name}' is not a valid GTO artifact name (letters, digits, '-', '_', '/', starting and ending with a letter or digit)`);
   if (!isGtoName(options.stage)) throw new CloudsegError('CONFIG_INVALID', `'${options.stage}' is not a valid GTO stage name`);
   if (options.version !== undefined && !isGtoVersion(options.version)) throw new CloudsegError('CONFIG_INVALID', `'${options.version}' is not a version like v1.2.3`);
   const git = async (...args: string[]) => (await run('git', ['-C', resolve(repoDir), ...args])).stdout.trim();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { dirManifestMd5 } from '../../shared/registry/dir-manifest.js';
 import { parseDvcConfig, remoteOptions } from '../../shared/registry/dvc-config.js';
 import { formatDvcFile, parseArtifacts, parseDvcFile, parseDvcLock } from '../../shared/registry/dvc-files.js';
-import { nextAssignmentTag, parseGtoTag, resolveStage, versionAt, type GtoTagRecord } from '../../shared/registry/gto-tags.js';
+import { isGtoName, nextAssignmentTag, parseGtoTag, resolveStage, versionAt, type GtoTagRecord } from '../../shared/registry/gto-tags.js';
 import { objectKey } from '../../shared/registry/object-remotes.js';
 import { gtoNameOf } from '../../shared/registry/index.js';
 import { CloudsegError } from '../../shared/errors.js';
@@ -95,7 +95,15 @@ describe('GTO tags', () => {
     assert.deepEqual(parseGtoTag('cloudseg#prod!#4'), { artifact: 'cloudseg', action: 'unassign', version: null, stage: 'prod', counter: 4 });
     assert.deepEqual(parseGtoTag('models=cloud-seg#dev'), { artifact: 'models:cloud-seg', action: 'assign', version: null, stage: 'dev', counter: null });
     assert.equal(parseGtoTag('cloudseg@deprecated#9')?.action, 'deprecate');
-    for (const bad of ['v1.0.0', 'Cloudseg@v1.0.0', 'cloudseg@1.0.0', 'cloudseg#Prod#1', 'cloudseg#prod#x', 'cloudseg', 'cloudseg-@v1.0.0']) assert.equal(parseGtoTag(bad), null, bad);
+    for (const bad of ['v1.0.0', 'cloudseg@1.0.0', 'cloudseg#prod#x', 'cloudseg', 'cloudseg-@v1.0.0', '_m@v1.0.0', 'm_#prod#1', 'a b@v1.0.0']) assert.equal(parseGtoTag(bad), null, bad);
+  });
+
+  test('GTO >= 1.5 names: both cases, digits, -, _, /, never folded', () => {
+    assert.deepEqual(parseGtoTag('Cloudseg@v1.0.0'), { artifact: 'Cloudseg', action: 'register', version: 'v1.0.0', stage: null, counter: null });
+    assert.deepEqual(parseGtoTag('My_Model/RGBI#Prod#1'), { artifact: 'My_Model/RGBI', action: 'assign', version: null, stage: 'Prod', counter: 1 });
+    assert.deepEqual(parseGtoTag('Sub.Dir/x=My_Model#prod#2'), { artifact: 'Sub.Dir/x:My_Model', action: 'assign', version: null, stage: 'prod', counter: 2 });
+    assert.equal(isGtoName('landsatbiomeRGBI6'), true);
+    assert.equal(isGtoName('m'), true);
   });
 
   test('real example-get-started tags: prod, stage and dev resolve to their versions', () => {
@@ -132,8 +140,9 @@ describe('GTO tags', () => {
     });
   }
 
-  test('GTO names from paths are lowercase', () => {
-    assert.equal(gtoNameOf('models/landsatbiomeRGBI6'), 'landsatbiomergbi6');
-    assert.equal(gtoNameOf('models/My_Model'), 'my-model');
+  test('GTO names from paths keep their case (GTO >= 1.5)', () => {
+    assert.equal(gtoNameOf('models/landsatbiomeRGBI6'), 'landsatbiomeRGBI6');
+    assert.equal(gtoNameOf('models/My_Model'), 'My_Model');
+    assert.equal(gtoNameOf('models/model.pkl'), 'model-pkl');
   });
 });
