@@ -14,7 +14,9 @@ const REMOTE_SECTION = /^remote\s+"([^"]+)"$/;
 
 /** Parses the INI text; comments (# ;) and blank lines are skipped, values are trimmed and unquoted. */
 export function parseDvcConfig(text: string, where = '.dvc/config'): DvcConfig {
-  const sections: Record<string, Record<string, string>> = {};
+  // Null-prototype maps: a section or key named __proto__ (or constructor) in a registry's config
+  // must be data, never a way to reach Object.prototype of the worker.
+  const sections: Record<string, Record<string, string>> = dict();
   let current: Record<string, string> | null = null;
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, index) => {
@@ -23,7 +25,7 @@ export function parseDvcConfig(text: string, where = '.dvc/config'): DvcConfig {
     const header = SECTION.exec(line);
     if (header) {
       const name = (header[1] ?? header[2] ?? header[3] ?? '').trim();
-      current = sections[name] ??= {};
+      current = Object.hasOwn(sections, name) ? sections[name]! : (sections[name] = dict());
       return;
     }
     const eq = line.indexOf('=');
@@ -32,12 +34,12 @@ export function parseDvcConfig(text: string, where = '.dvc/config'): DvcConfig {
     }
     current[line.slice(0, eq).trim().toLowerCase()] = unquote(line.slice(eq + 1).trim());
   });
-  const remotes: Record<string, Record<string, string>> = {};
+  const remotes: Record<string, Record<string, string>> = dict();
   for (const [name, options] of Object.entries(sections)) {
     const m = REMOTE_SECTION.exec(name);
     if (m) remotes[m[1]!] = options;
   }
-  return { defaultRemote: sections.core?.remote ?? null, remotes };
+  return { defaultRemote: (Object.hasOwn(sections, 'core') ? sections.core!.remote : undefined) ?? null, remotes: plain(remotes) };
 }
 
 /**
@@ -45,9 +47,9 @@ export function parseDvcConfig(text: string, where = '.dvc/config'): DvcConfig {
  * key by key, section by section, and may add remotes or change the default.
  */
 export function layerDvcConfig(base: DvcConfig, local: DvcConfig): DvcConfig {
-  const remotes: Record<string, Record<string, string>> = { ...base.remotes };
-  for (const [name, options] of Object.entries(local.remotes)) remotes[name] = { ...(remotes[name] ?? {}), ...options };
-  return { defaultRemote: local.defaultRemote ?? base.defaultRemote, remotes };
+  const remotes: Record<string, Record<string, string>> = Object.assign(dict(), base.remotes);
+  for (const [name, options] of Object.entries(local.remotes)) remotes[name] = Object.assign(dict(), Object.hasOwn(remotes, name) ? remotes[name] : {}, options);
+  return { defaultRemote: local.defaultRemote ?? base.defaultRemote, remotes: plain(remotes) };
 }
 
 /**
@@ -60,7 +62,7 @@ export function remoteOptions(config: DvcConfig, name: string | undefined, where
   if (!chosen) {
     throw new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `${where}: no remote given and no default remote (core.remote) configured`);
   }
-  const options = config.remotes[chosen];
+  const options = Object.hasOwn(config.remotes, chosen) ? config.remotes[chosen] : undefined;
   if (!options?.url) {
     const known = Object.keys(config.remotes);
     throw new CloudsegError('REGISTRY_REMOTE_NOT_FOUND', `${where}: remote '${chosen}' is not configured (known: ${known.length ? known.join(', ') : 'none'})`, { details: { remote: chosen, known } });
@@ -89,4 +91,14 @@ function stripInlineComment(line: string): string {
 function unquote(v: string): string {
   if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))) return v.slice(1, -1);
   return v;
+}
+
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+// Ordinary objects again for callers; Object.fromEntries defines keys as own data properties, so a
+// key named __proto__ stays data there too.
+function plain(remotes: Record<string, Record<string, string>>): Record<string, Record<string, string>> {
+  return Object.fromEntries(Object.entries(remotes).map(([name, options]) => [name, Object.fromEntries(Object.entries(options))]));
 }

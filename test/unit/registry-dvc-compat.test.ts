@@ -156,3 +156,14 @@ describe('GTO selection rules and deprecation', () => {
     assert.equal(deprecationOf([...dep, { name: 'm#prod#4', commit: A, taggerTimeSec: 7 }], 'm'), null);
   });
 });
+
+test('a [__proto__] section or key in a registry config is data, never Object.prototype', () => {
+  const text = ['[__proto__]', 'polluted = yes', "['remote \"__proto__\"']", 'url = gs://b/p', '[core]', 'remote = __proto__', '__proto__ = x'].join('\n');
+  const config = parseDvcConfig(text);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched');
+  assert.equal(({} as Record<string, unknown>).url, undefined);
+  assert.equal(remoteOptions(config, undefined, 'test').options.url, 'gs://b/p', 'a remote named __proto__ is just a name');
+  const layered = layerDvcConfig(config, parseDvcConfig(['[\'remote "__proto__"\']', 'url = gs://b/q'].join('\n')));
+  assert.equal(remoteOptions(layered, '__proto__', 'test').options.url, 'gs://b/q');
+  assert.equal(({} as Record<string, unknown>).url, undefined);
+});
