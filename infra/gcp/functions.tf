@@ -77,6 +77,17 @@ resource "google_cloudfunctions2_function" "worker" {
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.worker.email
     environment_variables            = merge(local.common_env, local.worker_env, local.model_env, var.model_env)
+
+    # A private https registry's token: from Secret Manager, never plain environment in the plan.
+    dynamic "secret_environment_variables" {
+      for_each = var.model_repo_token_secret == "" ? [] : [var.model_repo_token_secret]
+      content {
+        key        = "CLOUDSEG_MODEL_REPO_TOKEN"
+        project_id = var.project_id
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
   }
 
   event_trigger {

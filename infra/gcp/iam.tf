@@ -53,6 +53,15 @@ resource "google_storage_bucket_iam_member" "worker_models_viewer" {
   member = "serviceAccount:${google_service_account.worker.email}"
 }
 
+# Only that one secret, and only when a private registry is configured.
+resource "google_secret_manager_secret_iam_member" "worker_repo_token" {
+  count     = var.model_repo_token_secret == "" ? 0 : 1
+  project   = var.project_id
+  secret_id = var.model_repo_token_secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.worker.email}"
+}
+
 resource "google_pubsub_topic_iam_member" "worker_results_publisher" {
   topic  = google_pubsub_topic.results.id
   role   = "roles/pubsub.publisher"

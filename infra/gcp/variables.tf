@@ -531,6 +531,12 @@ variable "model_refresh_seconds" {
   }
 }
 
+variable "model_repo_token_secret" {
+  type        = string
+  default     = ""
+  description = "Secret Manager secret id (in this project) holding a token for a private https model registry repo (HTTP basic password; username CLOUDSEG_MODEL_REPO_USERNAME, default x-access-token). The worker gets it as CLOUDSEG_MODEL_REPO_TOKEN and may read only that secret. Empty: the registry needs no credentials."
+}
+
 # Anything else of the model's (CLOUDSEG_MODEL_*), merged last so it wins.
 variable "model_env" {
   type        = map(string)

@@ -50,6 +50,8 @@ const EnvSchema = z.object({
   CLOUDSEG_FLUSH_TIME_BUDGET_MS: int(100, 60_000),
   CLOUDSEG_MODEL_DIR: z.string().min(1).optional(),
   CLOUDSEG_MODEL_REPO: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_REPO_TOKEN: z.string().min(1).optional(),
+  CLOUDSEG_MODEL_REPO_USERNAME: z.string().min(1).default('x-access-token'),
   CLOUDSEG_MODEL_PATH: z.string().min(1).optional(),
   CLOUDSEG_MODEL_ARTIFACT: z.string().min(1).optional(),
   CLOUDSEG_MODEL_REV: z.string().min(1).optional(),
@@ -96,6 +98,8 @@ export type ModelSourceConfig =
       remoteConfig: Record<string, string> | undefined;
       refreshSeconds: number;
       cacheDir: string;
+      /** HTTP basic credentials for a private https repo (a token as the password); never logged. */
+      credentials: { username: string; password: string } | undefined;
     };
 
 /** Every environment variable the code reads (checked against what the Terraform sets). */
@@ -219,6 +223,7 @@ function modelSource(e: z.infer<typeof EnvSchema>): ModelSourceConfig {
     remoteConfig: e.CLOUDSEG_MODEL_REMOTE_CONFIG,
     refreshSeconds: e.CLOUDSEG_MODEL_REFRESH_SECONDS,
     cacheDir: registryCacheDir(e),
+    credentials: e.CLOUDSEG_MODEL_REPO_TOKEN ? { username: e.CLOUDSEG_MODEL_REPO_USERNAME, password: e.CLOUDSEG_MODEL_REPO_TOKEN } : undefined,
   };
 }
 

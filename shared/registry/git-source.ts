@@ -37,8 +37,14 @@ interface Location {
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
-export async function openGitSource(repo: string, cacheDir: string): Promise<GitSource> {
-  if (/^https?:\/\//.test(repo)) return openRemote(repo, join(cacheDir, 'git', createHash('sha256').update(repo).digest('hex').slice(0, 24)));
+/** Credentials for a private https registry (HTTP basic: a token as the password). */
+export interface GitCredentials {
+  username: string;
+  password: string;
+}
+
+export async function openGitSource(repo: string, cacheDir: string, credentials?: GitCredentials): Promise<GitSource> {
+  if (/^https?:\/\//.test(repo)) return openRemote(repo, join(cacheDir, 'git', createHash('sha256').update(repo).digest('hex').slice(0, 24)), credentials);
   const path = repo.startsWith('file://') ? fileURLToPath(repo) : resolve(repo);
   return openLocal(path);
 }
@@ -62,15 +68,17 @@ async function openLocal(path: string): Promise<GitSource> {
   };
 }
 
-async function openRemote(url: string, gitdir: string): Promise<GitSource> {
+async function openRemote(url: string, gitdir: string, credentials?: GitCredentials): Promise<GitSource> {
   const loc: Location = { gitdir };
+  // Handed to isomorphic-git only when the server asks (a 401); never part of the URL, so never logged.
+  const auth = credentials ? { onAuth: () => ({ username: credentials.username, password: credentials.password }) } : {};
   if (!(await exists(join(gitdir, 'HEAD')))) {
     await git.init({ fs, gitdir, bare: true });
     await git.addRemote({ fs, gitdir, remote: 'origin', url, force: true });
   }
   const fetchRef = async (ref: string | undefined, tags: boolean) => {
     try {
-      return await git.fetch({ fs, http, gitdir, remote: 'origin', ...(ref ? { ref } : {}), singleBranch: true, depth: 1, tags });
+      return await git.fetch({ fs, http, gitdir, remote: 'origin', ...(ref ? { ref } : {}), singleBranch: true, depth: 1, tags, ...auth });
     } catch (err) {
       const e = err as { code?: string; data?: { statusCode?: number } };
       if (e.code === 'NotFoundError' || e.code === 'CommitNotFetchedError') {
@@ -92,7 +100,7 @@ async function openRemote(url: string, gitdir: string): Promise<GitSource> {
       if (rev && FULL_SHA.test(rev) && (await hasCommit(loc, rev))) return { commit: rev, tag: null };
       // A ref whose commit is already here costs one ref listing, not a fetch (the warm refresh path).
       if (!rev || !FULL_SHA.test(rev)) {
-        const known = await advertisedCommit(url, rev).catch(() => null);
+        const known = await advertisedCommit(url, rev, auth).catch(() => null);
         if (known && (await hasCommit(loc, known.commit))) return known;
       }
       const result = await fetchRef(rev, false);
@@ -108,7 +116,7 @@ async function openRemote(url: string, gitdir: string): Promise<GitSource> {
       // here yet are fetched, each shallow, so a warm instance fetches just the newest promotion.
       let refs: { ref: string; oid: string }[];
       try {
-        refs = await git.listServerRefs({ http, url, prefix: 'refs/tags/', peelTags: true });
+        refs = await git.listServerRefs({ http, url, prefix: 'refs/tags/', peelTags: true, ...auth });
       } catch (err) {
         throw new CloudsegError('REGISTRY_REPO_UNAVAILABLE', `cannot list tags of ${url}: ${(err as Error).message}`, { cause: err, retryable: true, details: { repo: url } });
       }
@@ -126,8 +134,8 @@ async function openRemote(url: string, gitdir: string): Promise<GitSource> {
 }
 
 /** The commit a branch/tag/HEAD points at on the server (tags peeled), in git's precedence: tags, then branches. */
-async function advertisedCommit(url: string, rev: string | undefined): Promise<RevResolution | null> {
-  const refs = await git.listServerRefs({ http, url, peelTags: true, symrefs: true });
+async function advertisedCommit(url: string, rev: string | undefined, auth: { onAuth?: () => GitCredentials }): Promise<RevResolution | null> {
+  const refs = await git.listServerRefs({ http, url, peelTags: true, symrefs: true, ...auth });
   const byName = new Map(refs.map((r) => [r.ref, r]));
   if (!rev) {
     const head = byName.get('HEAD');

@@ -11,7 +11,7 @@ import { openContentCache, type ContentCache } from './content-cache.js';
 import { layerDvcConfig, parseDvcConfig, remoteOptions } from './dvc-config.js';
 import { parseArtifactLocations, parseArtifactsYaml, type ArtifactPath, type DvcOut } from './dvc-files.js';
 import { findOutput } from './find-output.js';
-import { openGitSource, type GitSource } from './git-source.js';
+import { openGitSource, type GitCredentials, type GitSource } from './git-source.js';
 import { deprecationOf, isGtoName, parseGtoTag, resolveStage, versionAt, type GtoTagRecord, type StageSelection } from './gto-tags.js';
 import { directoryRemote, gcsRemote, gitContentRemote, httpsRemote, inRepoRemote, objectKey, unusableRemote, type ObjectRemote } from './object-remotes.js';
 
@@ -66,6 +66,8 @@ export interface ResolvedModel {
 
 export interface RegistryOptions {
   cacheDir: string;
+  /** For a private https registry repo. */
+  credentials?: GitCredentials;
   storage?: Storage;
   logger?: Logger;
   cloneDir?: string;
@@ -95,7 +97,7 @@ export function openRegistry(options: RegistryOptions): Registry {
   const sourceFor = (repo: string) => {
     let s = sources.get(repo);
     if (!s) {
-      s = openGitSource(repo, cloneDir);
+      s = openGitSource(repo, cloneDir, options.credentials);
       s.catch(() => sources.delete(repo));
       sources.set(repo, s);
     }

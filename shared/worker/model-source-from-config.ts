@@ -14,7 +14,7 @@ export function modelSourceFromConfig(config: Config, logger: Logger, clients: {
   const load = (dir: string) => loadModelFromDir(dir, modelLoadOptions(config, logger));
   if (source.kind === 'dir') return fixedModelSource(() => explained(source.dir, () => load(source.dir)));
 
-  const registry = openRegistry({ cacheDir: source.cacheDir, storage: clients.storage, logger });
+  const registry = openRegistry({ cacheDir: source.cacheDir, storage: clients.storage, logger, ...(source.credentials ? { credentials: source.credentials } : {}) });
   const ref = registryRef(source);
   const where = `${source.repo} ${source.path ?? source.artifact} @ ${source.stage ? `stage ${source.stage}` : (source.rev ?? 'HEAD')}`;
   return refreshingModelSource({
@@ -64,6 +64,6 @@ export function modelLoadOptions(config: Config, logger?: Logger): LoadModelOpti
 export async function modelDirFromConfig(config: Config, clients: { storage: Storage }, logger?: Logger): Promise<string> {
   const { source } = config.model;
   if (source.kind === 'dir') return source.dir;
-  const registry = openRegistry({ cacheDir: source.cacheDir, storage: clients.storage, ...(logger ? { logger } : {}) });
+  const registry = openRegistry({ cacheDir: source.cacheDir, storage: clients.storage, ...(logger ? { logger } : {}), ...(source.credentials ? { credentials: source.credentials } : {}) });
   return registry.pull(await registry.resolve(registryRef(source)));
 }

@@ -31,9 +31,20 @@ async function listen(server: Server): Promise<string> {
 
 const close = (server: Server) => () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
 
-/** Serves the git repos under `projectRoot` over smart HTTP: http://127.0.0.1:PORT/<repo dir>. */
-export async function serveGitHttp(projectRoot: string): Promise<Served> {
+/**
+ * Serves the git repos under `projectRoot` over smart HTTP: http://127.0.0.1:PORT/<repo dir>; with
+ * `basicAuth`, as a private host does: 401 and a Basic challenge unless the credentials match.
+ */
+export async function serveGitHttp(projectRoot: string, options: { basicAuth?: { username: string; password: string } } = {}): Promise<Served> {
   const server = createServer((req, res) => {
+    if (options.basicAuth) {
+      const expected = `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`;
+      if (req.headers.authorization !== expected) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' });
+        res.end();
+        return;
+      }
+    }
     const url = new URL(req.url ?? '/', 'http://x');
     const cgi = spawn('git', ['http-backend'], {
       env: {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Storage } from '@google-cloud/storage';
 import { startGcsServer, type GcsServer } from '../../infra/local/gcs-server/index.js';
+import { loadConfig } from '../../shared/config/index.js';
 import { CloudsegError } from '../../shared/errors.js';
 import { addOutput, openRegistry, promote, pushOutputs } from '../../shared/registry/index.js';
 import { git, serveGitHttp, serveStatic, writeFiles, type Served } from './registry-helpers.js';
@@ -103,6 +104,27 @@ describe('registry remotes and transports', () => {
     assert.ok(shallow.includes(v2Commit), 'the fetch was shallow');
     await assert.rejects(registry.resolve({ repo: url, path: 'model', rev: 'nope' }), (e: CloudsegError) => e.code === 'REGISTRY_REV_NOT_FOUND');
     await assert.rejects(openRegistry({ cacheDir: cacheDir() }).resolve({ repo: `${gitHttp.url}/missing.git`, path: 'model' }), (e: CloudsegError) => e.code === 'REGISTRY_REPO_UNAVAILABLE' || e.code === 'REGISTRY_REV_NOT_FOUND');
+  });
+
+  test('a private https repo: read with a token (HTTP basic, as CLOUDSEG_MODEL_REPO_TOKEN gives it), refused without; the token is never in a message', async () => {
+    const token = 'ghp_secret-token-1234567890';
+    const privateHost = await serveGitHttp(join(root, 'srv'), { basicAuth: { username: 'x-access-token', password: token } });
+    try {
+      const url = `${privateHost.url}/registry.git`;
+      const withToken = openRegistry({ cacheDir: cacheDir(), credentials: { username: 'x-access-token', password: token } });
+      const next = await withToken.resolve({ repo: url, path: 'model', rev: 'next' });
+      assert.equal(next.commit, v2Commit);
+      assert.equal(await readFile(join(await withToken.pull(next), 'model.json'), 'utf8'), '{"v":2}');
+      for (const credentials of [undefined, { username: 'x-access-token', password: 'wrong' }]) {
+        await assert.rejects(openRegistry({ cacheDir: cacheDir(), ...(credentials ? { credentials } : {}) }).resolve({ repo: url, path: 'model', rev: 'next' }), (e: CloudsegError) => {
+          return e.code === 'REGISTRY_REPO_UNAVAILABLE' && !e.message.includes(token) && !JSON.stringify(e.details ?? {}).includes(token);
+        });
+      }
+      const config = loadConfig({ CLOUDSEG_MODEL_REPO: url, CLOUDSEG_MODEL_REPO_TOKEN: token });
+      assert.deepEqual(config.model.source.kind === 'registry' && config.model.source.credentials, { username: 'x-access-token', password: token });
+    } finally {
+      await privateHost.close();
+    }
   });
 
   test('an https object remote (remoteConfig url override, as dvc.api remote_config=)', async () => {

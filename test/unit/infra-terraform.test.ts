@@ -282,6 +282,7 @@ test('every service account holds exactly its listed grants, each on one resourc
     ],
     worker: [
       'google_pubsub_topic_iam_member roles/pubsub.publisher ${google_pubsub_topic.results.id}',
+      'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${var.model_repo_token_secret}',
       'google_storage_bucket_iam_member ${google_project_iam_custom_role.input_deleter[0].id} ${google_storage_bucket.input.name}',
       'google_storage_bucket_iam_member roles/storage.objectUser ${google_storage_bucket.output.name}',
       'google_storage_bucket_iam_member roles/storage.objectViewer ${google_storage_bucket.input.name}',
@@ -298,7 +299,7 @@ test('every service account holds exactly its listed grants, each on one resourc
     for (const body of Object.values(named)) {
       const account = /google_service_account\.([a-z_]+)\.email/.exec(String(body.member))?.[1];
       if (!account) continue; // Google's service agents, asserted where they matter
-      const target = body.topic ?? body.subscription ?? body.bucket ?? body.service;
+      const target = body.topic ?? body.subscription ?? body.bucket ?? body.service ?? body.secret_id;
       (actual[account] ??= []).push(`${type} ${String(body.role)} ${String(target)}`);
     }
   }
@@ -311,6 +312,8 @@ test('every service account holds exactly its listed grants, each on one resourc
   assert.equal(role.count, '${var.delete_input ? 1 : 0}');
   assert.deepEqual(role.permissions, ['storage.objects.delete']);
   assert.equal(resource(tf, 'google_storage_bucket_iam_member', 'worker_input_deleter').count, '${var.delete_input ? 1 : 0}');
+  // The registry token is readable by the worker only when one is configured, and only that secret.
+  assert.equal(resource(tf, 'google_secret_manager_secret_iam_member', 'worker_repo_token').count, '${var.model_repo_token_secret == "" ? 0 : 1}');
 });
 
 test('names: Terraform defaults equal RESOURCE_NAMES and reach the code under the RESOURCE_ENV variables', () => {
