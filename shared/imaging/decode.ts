@@ -132,15 +132,11 @@ async function decodeTiff(bytes: Uint8Array, maxPixels: number, label: string, e
 const DEFAULT_PARAMETER_COMPRESSIONS = new Set([1, 5, 8, 32946, 32773]);
 
 /**
- * The whole image of a pixel-interleaved (chunky) little-endian TIFF whose samples all share one
- * whole-byte type: its decoded blocks already hold the interleaved samples, so rows are copied as
- * typed-array slices. geotiff's general reader moves every sample through a DataView getter, about
- * 12 ms of event-loop time per 512x512x4 image; this is ~1 ms. Anything else (planar, big-endian,
- * mixed or odd bit depths, compressions whose decoders need more than the default parameters)
- * returns null and goes through readRasters.
+ * The decoder of a pixel-interleaved little-endian TIFF whose samples share one whole-byte type and
+ * whose compression needs only the default parameters (its blocks can be copied as typed-array
+ * rows); null for anything else, which goes through geotiff's general readRasters.
  */
-async function readChunkyBlocks(image: GeoTIFFImage): Promise<RasterArray | Int8Array | null> {
-  const bands = image.getSamplesPerPixel();
+export async function chunkyBlockDecoder(image: GeoTIFFImage): Promise<Awaited<ReturnType<typeof getDecoder>> | null> {
   const fd = image.getFileDirectory();
   const bits = fd.getValue('BitsPerSample') as ArrayLike<number> | number | undefined;
   const formats = fd.getValue('SampleFormat') as ArrayLike<number> | number | undefined;
@@ -149,18 +145,32 @@ async function readChunkyBlocks(image: GeoTIFFImage): Promise<RasterArray | Int8
   const compression = Number(fd.getValue('Compression') ?? 1);
   if (image.planarConfiguration !== 1 || !image.littleEndian || !same(bits) || !same(formats) || ![8, 16, 32, 64].includes(bitsPerSample)) return null;
   if (!DEFAULT_PARAMETER_COMPRESSIONS.has(compression)) return null;
-  const width = image.getWidth();
-  const height = image.getHeight();
-  const tileWidth = image.getTileWidth();
-  const tileHeight = image.getTileHeight();
   // What geotiff's default decoder-parameter function reads (it is not exported).
-  const decoder = await getDecoder(compression, {
-    tileWidth,
-    tileHeight,
+  return getDecoder(compression, {
+    tileWidth: image.getTileWidth(),
+    tileHeight: image.getTileHeight(),
     planarConfiguration: 1,
     bitsPerSample: bits as number,
     predictor: Number((fd.hasTag('Predictor') ? await fd.loadValue('Predictor') : 1) || 1),
   });
+}
+
+/**
+ * The whole image of a pixel-interleaved (chunky) little-endian TIFF whose samples all share one
+ * whole-byte type: its decoded blocks already hold the interleaved samples, so rows are copied as
+ * typed-array slices. geotiff's general reader moves every sample through a DataView getter, about
+ * 12 ms of event-loop time per 512x512x4 image; this is ~1 ms. Anything else (planar, big-endian,
+ * mixed or odd bit depths, compressions whose decoders need more than the default parameters)
+ * returns null and goes through readRasters.
+ */
+async function readChunkyBlocks(image: GeoTIFFImage): Promise<RasterArray | Int8Array | null> {
+  const decoder = await chunkyBlockDecoder(image);
+  if (decoder === null) return null;
+  const bands = image.getSamplesPerPixel();
+  const width = image.getWidth();
+  const height = image.getHeight();
+  const tileWidth = image.getTileWidth();
+  const tileHeight = image.getTileHeight();
   const out = image.getArrayForSample(0, width * height * bands) as RasterArray | Int8Array;
   const blocks: Promise<void>[] = [];
   for (let ty = 0; ty * tileHeight < height; ty++) {
@@ -184,7 +194,7 @@ async function readChunkyBlocks(image: GeoTIFFImage): Promise<RasterArray | Int8
 
 // A truncated upload has strip/tile offsets past its end; geotiff.js would hand back short blocks
 // (or zeros) instead of failing, so the layout is checked against the real length first.
-async function checkBlocksInside(image: GeoTIFFImage, fileBytes: number, label: string): Promise<void> {
+export async function checkBlocksInside(image: GeoTIFFImage, fileBytes: number, label: string): Promise<void> {
   const fd = image.getFileDirectory();
   const offsetsTag = fd.hasTag('TileOffsets') ? 'TileOffsets' : 'StripOffsets';
   const countsTag = offsetsTag === 'TileOffsets' ? 'TileByteCounts' : 'StripByteCounts';
@@ -204,7 +214,7 @@ async function checkBlocksInside(image: GeoTIFFImage, fileBytes: number, label: 
   }
 }
 
-function readGeoreference(image: GeoTIFFImage): Georeference | null {
+export function readGeoreference(image: GeoTIFFImage): Georeference | null {
   const fd = image.getFileDirectory();
   const keys = image.getGeoKeys();
   const tiepoint = toNumbers(fd.getValue('ModelTiepoint'));
@@ -294,12 +304,12 @@ function checkPixels(width: number, height: number, maxPixels: number, label: st
   }
 }
 
-function normaliseArray(array: RasterArray | Int8Array): RasterArray {
+export function normaliseArray(array: RasterArray | Int8Array): RasterArray {
   // Raster has no int8; int16 holds every int8 value.
   return array instanceof Int8Array ? Int16Array.from(array) : array;
 }
 
-function dtypeOf(data: RasterArray): RasterDtype {
+export function dtypeOf(data: RasterArray): RasterDtype {
   if (data instanceof Uint8Array) return 'uint8';
   if (data instanceof Uint16Array) return 'uint16';
   if (data instanceof Int16Array) return 'int16';
@@ -315,6 +325,6 @@ function toNumbers(value: unknown): number[] | null {
   return Array.from(value as ArrayLike<number>);
 }
 
-function hexHead(bytes: Uint8Array): string {
+export function hexHead(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }

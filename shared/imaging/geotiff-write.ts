@@ -23,10 +23,10 @@ export interface GeoTiffImage {
 }
 
 // TIFF field types used here.
-const TYPE = { ASCII: 2, SHORT: 3, LONG: 4, DOUBLE: 12 } as const;
+export const TYPE = { ASCII: 2, SHORT: 3, LONG: 4, DOUBLE: 12 } as const;
 const TYPE_SIZE: Record<number, number> = { 2: 1, 3: 2, 4: 4, 12: 8 };
 
-const SAMPLE_FORMAT: Record<RasterDtype, number> = {
+export const SAMPLE_FORMAT: Record<RasterDtype, number> = {
   uint8: 1,
   uint16: 1,
   uint32: 1,
@@ -43,7 +43,7 @@ const DOUBLE_GEO_KEYS = new Set([2053, 2055, 2057, 2058, 2059, 2061, 3077, ...ra
 // About 64 KiB of raw samples per strip: small enough for readers that fetch strips lazily.
 const TARGET_STRIP_BYTES = 64 * 1024;
 
-interface Entry {
+export interface IfdEntry {
   tag: number;
   type: number;
   values: number[] | string;
@@ -73,7 +73,7 @@ export function writeGeoTiff(image: GeoTiffImage): Uint8Array {
     strips.push(compression === 'deflate' ? deflateSync(raw) : raw);
   }
 
-  const entries: Entry[] = [
+  const entries: IfdEntry[] = [
     { tag: 256, type: TYPE.LONG, values: [width] },
     { tag: 257, type: TYPE.LONG, values: [height] },
     { tag: 258, type: TYPE.SHORT, values: Array<number>(bands).fill(bytesPerSample * 8) },
@@ -98,8 +98,6 @@ export function writeGeoTiff(image: GeoTiffImage): Uint8Array {
   // Layout: header, strips, then the IFD and its out-of-line values.
   const stripsBytes = strips.reduce((n, s) => n + s.length, 0);
   const ifdOffset = align(8 + stripsBytes, 2);
-  const ifdSize = 2 + entries.length * 12 + 4;
-  let extraOffset = ifdOffset + ifdSize;
   const stripOffsets: number[] = [];
   let at = 8;
   for (const s of strips) {
@@ -107,44 +105,66 @@ export function writeGeoTiff(image: GeoTiffImage): Uint8Array {
     at += s.length;
   }
   entries.find((e) => e.tag === 273)!.values = stripOffsets;
-
-  const extras: { offset: number; entry: Entry }[] = [];
-  for (const entry of entries) {
-    const size = byteLength(entry);
-    if (size > 4) {
-      extras.push({ offset: extraOffset, entry });
-      extraOffset = align(extraOffset + size, 2);
-    }
-  }
-  const total = extraOffset;
+  const { bytes: ifd } = encodeIfd(entries, ifdOffset);
+  const total = ifdOffset + ifd.length;
   if (total > 0xffffffff) throw new RangeError('image too large for a classic TIFF (4 GiB)');
 
   const out = new Uint8Array(total);
+  out.set(tiffHeader(ifdOffset), 0);
+  for (let i = 0; i < strips.length; i++) out.set(strips[i]!, stripOffsets[i]!);
+  out.set(ifd, ifdOffset);
+  return out;
+}
+
+/** The 8-byte little-endian classic TIFF header pointing at the first IFD. */
+export function tiffHeader(ifdOffset: number): Uint8Array {
+  const out = new Uint8Array(8);
   const view = new DataView(out.buffer);
   out[0] = 0x49; // "II": little-endian
   out[1] = 0x49;
   view.setUint16(2, 42, true);
   view.setUint32(4, ifdOffset, true);
-  for (let i = 0; i < strips.length; i++) out.set(strips[i]!, stripOffsets[i]!);
+  return out;
+}
 
-  view.setUint16(ifdOffset, entries.length, true);
-  let p = ifdOffset + 2;
+/**
+ * One IFD (entries sorted by tag) and its out-of-line values, to be placed at `ifdOffset`;
+ * `valueOffsets` says where each tag's values landed (absolute), for values patched in later.
+ */
+export function encodeIfd(entries: IfdEntry[], ifdOffset: number): { bytes: Uint8Array; valueOffsets: Map<number, number> } {
+  const ifdSize = 2 + entries.length * 12 + 4;
+  let extraOffset = ifdOffset + ifdSize;
+  const extras = new Map<IfdEntry, number>();
+  for (const entry of entries) {
+    const size = byteLength(entry);
+    if (size > 4) {
+      extras.set(entry, extraOffset);
+      extraOffset = align(extraOffset + size, 2);
+    }
+  }
+  const out = new Uint8Array(extraOffset - ifdOffset);
+  const view = new DataView(out.buffer);
+  const valueOffsets = new Map<number, number>();
+  view.setUint16(0, entries.length, true);
+  let p = 2;
   for (const entry of entries) {
     const count = typeof entry.values === 'string' ? entry.values.length + 1 : entry.values.length;
     view.setUint16(p, entry.tag, true);
     view.setUint16(p + 2, entry.type, true);
     view.setUint32(p + 4, count, true);
-    const extra = extras.find((x) => x.entry === entry);
-    if (extra) {
-      view.setUint32(p + 8, extra.offset, true);
-      writeValues(view, extra.offset, entry);
+    const extra = extras.get(entry);
+    if (extra !== undefined) {
+      view.setUint32(p + 8, extra, true);
+      writeValues(view, extra - ifdOffset, entry);
+      valueOffsets.set(entry.tag, extra);
     } else {
       writeValues(view, p + 8, entry);
+      valueOffsets.set(entry.tag, ifdOffset + p + 8);
     }
     p += 12;
   }
   view.setUint32(p, 0, true); // no next IFD
-  return out;
+  return { bytes: out, valueOffsets };
 }
 
 /** The GDAL_METADATA XML GDAL itself writes for per-band scale and offset. */
@@ -159,8 +179,8 @@ export function gdalMetadataXml(scaling: Scaling, bands: number): string {
   return `<GDALMetadata>\n${items.join('\n')}\n</GDALMetadata>`;
 }
 
-function georefEntries(georef: Georeference): Entry[] {
-  const entries: Entry[] = [];
+export function georefEntries(georef: Georeference): IfdEntry[] {
+  const entries: IfdEntry[] = [];
   if (georef.modelPixelScale) entries.push({ tag: 33550, type: TYPE.DOUBLE, values: [...georef.modelPixelScale] });
   if (georef.modelTiepoint) entries.push({ tag: 33922, type: TYPE.DOUBLE, values: [...georef.modelTiepoint] });
   if (georef.modelTransformation) {
@@ -196,7 +216,7 @@ function georefEntries(georef: Georeference): Entry[] {
   return entries;
 }
 
-function writeValues(view: DataView, at: number, entry: Entry): void {
+function writeValues(view: DataView, at: number, entry: IfdEntry): void {
   if (typeof entry.values === 'string') {
     for (let i = 0; i < entry.values.length; i++) view.setUint8(at + i, entry.values.charCodeAt(i) & 0x7f);
     view.setUint8(at + entry.values.length, 0);
@@ -211,14 +231,14 @@ function writeValues(view: DataView, at: number, entry: Entry): void {
   });
 }
 
-function byteLength(entry: Entry): number {
+function byteLength(entry: IfdEntry): number {
   if (typeof entry.values === 'string') return entry.values.length + 1;
   return entry.values.length * TYPE_SIZE[entry.type]!;
 }
 
 // Typed arrays are host-endian; TIFF here is little-endian, which every Node platform is too, but
 // copying through a DataView keeps the file right on any host.
-function littleEndianBytes(data: RasterArray, start: number, count: number): Uint8Array {
+export function littleEndianBytes(data: RasterArray, start: number, count: number): Uint8Array {
   const size = data.BYTES_PER_ELEMENT;
   const out = new Uint8Array(count * size);
   if (size === 1) {
@@ -242,7 +262,7 @@ function writerFor(data: RasterArray): (view: DataView, at: number, v: number) =
 
 // TIFF predictor 2 on little-endian samples: each sample minus the same band of the previous pixel,
 // wrapping at the sample width (integers only).
-function applyHorizontalPredictor(raw: Uint8Array, rows: number, width: number, bands: number, size: number): void {
+export function applyHorizontalPredictor(raw: Uint8Array, rows: number, width: number, bands: number, size: number): void {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const rowSamples = width * bands;
   for (let r = 0; r < rows; r++) {
@@ -257,7 +277,7 @@ function applyHorizontalPredictor(raw: Uint8Array, rows: number, width: number, 
   }
 }
 
-function formatNoData(value: number): string {
+export function formatNoData(value: number): string {
   if (Number.isNaN(value)) return 'nan';
   if (value === Infinity) return 'inf';
   if (value === -Infinity) return '-inf';

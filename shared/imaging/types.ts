@@ -23,16 +23,20 @@ export interface Scaling {
   offset: number[];
 }
 
-/** A decoded image: pixel-interleaved (HWC) samples in their stored type. */
-export interface Raster {
+/** What an image's header says, before any pixel is read. */
+export interface RasterHeader {
   width: number;
   height: number;
   bands: number;
   dtype: RasterDtype;
-  /** length width * height * bands, index (y * width + x) * bands + band */
-  data: RasterArray;
   georef: Georeference | null;
   /** The GDAL scale/offset recorded in the file (GDAL_METADATA), when present. */
   fileScaling: Scaling | null;
   noData: number | null;
+}
+
+/** A decoded image (or a window of one): pixel-interleaved (HWC) samples in their stored type. */
+export interface Raster extends RasterHeader {
+  /** length width * height * bands, index (y * width + x) * bands + band */
+  data: RasterArray;
 }
