@@ -9,6 +9,7 @@ import type { ResultEvent } from '../../shared/contracts/result-event.js';
 import { ResultEventSchema } from '../../shared/contracts/result-event.js';
 import { decodeImage } from '../../shared/imaging/decode.js';
 import { encodeOverlayPng } from '../../shared/imaging/encode.js';
+import { isMaskCloud } from '../../shared/imaging/mask-values.js';
 import { resolveScaling } from '../../shared/imaging/scaling.js';
 import type { Logger } from '../../shared/logging.js';
 import { compareMasks } from '../../shared/model/metrics.js';
@@ -119,7 +120,7 @@ async function writeDemoOutputs(
   const { data: mask, info } = await sharp(maskPng).greyscale().raw().toBuffer({ resolveWithObject: true });
   if (sample.truthPath) {
     const truth = await sharp(await readFile(sample.truthPath)).greyscale().raw().toBuffer();
-    if (truth.length === mask.length) row.iou = compareMasks(mask, truth).iou;
+    if (truth.length === mask.length) row.iou = compareMasks(mask, truth, { predicted: isMaskCloud }).iou;
   }
   const raster = await decodeImage(await readFile(sample.imagePath), { maxPixels: info.width * info.height + 1 });
   // The same scaling the worker chose (file's GDAL scale/offset, else the card's default).

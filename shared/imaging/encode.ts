@@ -2,9 +2,9 @@
 // and a true-colour quick-look with the clouds tinted, for people to eyeball results.
 import sharp from 'sharp';
 import { writeGeoTiff } from './geotiff-write.js';
+import { MASK_VALUES } from './mask-values.js';
 import type { Georeference, Raster, Scaling } from './types.js';
 
-const CLOUD = 255;
 const TINT_RGB = [255, 0, 255] as const; // magenta: rare in nature, visible on white cloud and dark land
 const TINT_ALPHA = 0.45;
 // Percentiles of the stretch: clip the darkest and brightest 2 % so a few hot pixels don't grey it out.
@@ -12,20 +12,21 @@ const STRETCH_LOW = 0.02;
 const STRETCH_HIGH = 0.98;
 const STRETCH_SAMPLE_MAX = 65_536;
 
-/** A mask (one byte per pixel, nonzero = cloud) as an 8-bit grey PNG with values 0 and 255. */
+/** A mask (one byte per pixel: 0 clear, MASK_VALUES.nodata, anything else cloud) as an 8-bit grey PNG of MASK_VALUES. */
 export async function encodeMaskPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
   checkMask(mask, width, height);
   // Without b-w sharp writes a one-channel raw input as an RGB PNG.
-  return sharp(to0or255(mask), { raw: { width, height, channels: 1 } })
+  // limitInputPixels off: the size was checked against the memory budget and MAX_MASK_PIXELS.
+  return sharp(toMaskValues(mask), { raw: { width, height, channels: 1 }, limitInputPixels: false })
     .toColourspace('b-w')
     .png({ compressionLevel: 9 })
     .toBuffer();
 }
 
-/** A mask as an 8-bit, 1-band GeoTIFF (0/255) carrying the input's georeference. */
+/** A mask as an 8-bit, 1-band GeoTIFF of MASK_VALUES carrying the input's georeference, GDAL_NODATA = MASK_VALUES.nodata. */
 export async function encodeMaskGeoTiff(mask: Uint8Array, width: number, height: number, georef: Georeference): Promise<Buffer> {
   checkMask(mask, width, height);
-  const file = writeGeoTiff({ width, height, bands: 1, dtype: 'uint8', data: to0or255(mask), georef });
+  const file = writeGeoTiff({ width, height, bands: 1, dtype: 'uint8', data: toMaskValues(mask), georef, noData: MASK_VALUES.nodata });
   return Buffer.from(file.buffer, file.byteOffset, file.byteLength);
 }
 
@@ -59,7 +60,8 @@ export async function encodeOverlayPng(raster: Raster, scaling: Scaling, mask: U
       const v = values[p]!;
       const byte = Number.isFinite(v) ? (v - low) * factor : 0;
       const shown = byte < 0 ? 0 : byte > 255 ? 255 : byte;
-      out[p * 3 + c] = Math.round(mask[p] === 0 ? shown : shown * (1 - TINT_ALPHA) + tint);
+      const cloud = mask[p] !== MASK_VALUES.clear && mask[p] !== MASK_VALUES.nodata;
+      out[p * 3 + c] = Math.round(cloud ? shown * (1 - TINT_ALPHA) + tint : shown);
     }
   }
   return sharp(out, { raw: { width, height, channels: 3 } }).png().toBuffer();
@@ -80,9 +82,12 @@ function stretchRange(values: Float32Array): [number, number] {
   return [at(STRETCH_LOW), at(STRETCH_HIGH)];
 }
 
-function to0or255(mask: Uint8Array): Uint8Array {
+function toMaskValues(mask: Uint8Array): Uint8Array {
   const out = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) out[i] = mask[i] === 0 ? 0 : CLOUD;
+  for (let i = 0; i < mask.length; i++) {
+    const v = mask[i]!;
+    out[i] = v === MASK_VALUES.clear ? MASK_VALUES.clear : v === MASK_VALUES.nodata ? MASK_VALUES.nodata : MASK_VALUES.cloud;
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Decides how stored samples become model input (value * scale + offset per band) and applies it:
 // CLI override > object metadata > the file's GDAL scale/offset > the model card's default preset.
 import { CloudsegError } from '../errors.js';
-import type { Raster, Scaling } from './types.js';
+import type { Raster, RasterHeader, Scaling } from './types.js';
 
 export interface ScalingPresetTable {
   [preset: string]: { scale: number; offset: number };
@@ -26,7 +26,8 @@ export interface ScalingOverride {
 export interface ResolveScalingArgs {
   /** The model's band count. */
   bands: number;
-  raster: Raster;
+  /** Only the header is read (dtype, fileScaling): scaling is decided before any pixel is. */
+  raster: RasterHeader;
   override?: ScalingOverride | null;
   objectMetadata?: Record<string, string> | null;
   presets: ScalingPresetTable;
@@ -190,4 +191,27 @@ export function hasValidSample(raster: Raster): boolean {
     if (Number.isFinite(v) && v !== noData && !(noDataIsNaN && Number.isNaN(v))) return true;
   }
   return false;
+}
+
+/**
+ * Which pixels hold data: 1 where at least one band is a real value, 0 where every band is nodata,
+ * NaN or infinite (the fill around a Landsat scene). Such pixels are nodata in the mask.
+ */
+export function validPixels(raster: Raster): { valid: Uint8Array; count: number } {
+  const { data, noData, bands } = raster;
+  const noDataIsNaN = noData !== null && Number.isNaN(noData);
+  const pixels = data.length / bands;
+  const valid = new Uint8Array(pixels);
+  let count = 0;
+  for (let p = 0, i = 0; p < pixels; p++, i += bands) {
+    for (let b = 0; b < bands; b++) {
+      const v = data[i + b]!;
+      if (v !== noData && Number.isFinite(v) && !(noDataIsNaN && Number.isNaN(v))) {
+        valid[p] = 1;
+        count++;
+        break;
+      }
+    }
+  }
+  return { valid, count };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ModelIdentity } from '../contracts/result-event.js';
 import { CloudsegError, isCloudsegError } from '../errors.js';
+import { isMaskCloud } from '../imaging/mask-values.js';
 import { SCALING_METADATA_KEYS, type ScalingSource } from '../imaging/scaling.js';
 import type { Logger } from '../logging.js';
 import { segmentImage } from '../worker/segment-image.js';
@@ -128,7 +129,7 @@ export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[
     if (segmentation.mask.length !== truth.length) {
       throw new CloudsegError('TRUTH_INVALID', `scene ${scene.name}: image is ${segmentation.width}x${segmentation.height} but its truth is ${loaded.scene.width}x${loaded.scene.height}`);
     }
-    const agreement = compareMasks(segmentation.mask, truth);
+    const agreement = compareMasks(segmentation.mask, truth, { predicted: isMaskCloud });
     for (const key of Object.keys(pooled) as (keyof typeof pooled)[]) pooled[key] += agreement.confusion[key];
     report.scenes[scene.name] = {
       ...agreement,

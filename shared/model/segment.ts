@@ -3,6 +3,7 @@
 // from a seam, then threshold to a 0/255 mask.
 import pLimit from 'p-limit';
 import { CloudsegError } from '../errors.js';
+import { MASK_VALUES } from '../imaging/mask-values.js';
 import { extractTile, padToMultiple, planTiles, stitchTile, type PlannedTile } from '../imaging/tiling.js';
 import type { SegmentationModel } from './types.js';
 
@@ -35,14 +36,8 @@ export async function segmentScene(
   if (input.length !== width * height * bands) {
     throw new CloudsegError('BAND_MISMATCH', `scene ${width}x${height} with ${bands} bands (${card.bands.join(', ')}) needs ${width * height * bands} values, got ${input.length}`);
   }
-  const multiple = card.sizeMultiple;
-  // A tile size off the size grid is rounded down onto it (never below one multiple).
-  const tileSize = Math.max(multiple, Math.floor((options.tileSize ?? card.tile.size) / multiple) * multiple);
-  const overlap = Math.min(options.overlap ?? card.tile.overlap, tileSize - multiple);
-  const batchTiles = Math.max(1, Math.floor(options.batchTiles ?? 1));
-
+  const { multiple, batchTiles, tiles } = sceneTilePlan(card, width, height, options);
   const output = new Float32Array(width * height);
-  const tiles = planTiles(width, height, tileSize, overlap, multiple);
   // Up to model.parallelism groups in flight: an engine off the event loop never waits for the
   // next tile to be cut out. Tiles own disjoint parts of the output, so stitch order is free.
   const limit = pLimit(Math.max(1, model.parallelism));
@@ -62,23 +57,47 @@ export async function segmentScene(
 }
 
 /**
- * A 0/255 mask (255 = cloud, probability above the threshold) and the fraction of cloud pixels.
- * NaN probabilities count as clear.
+ * The tiles a scene is cut into for this card and options: the whole-scene and the windowed paths
+ * share it, which is what makes their masks equal.
  */
-export function thresholdMask(probability: Float32Array, threshold: number): { mask: Uint8Array; cloudFraction: number } {
+export function sceneTilePlan(
+  card: SegmentationModel['card'],
+  width: number,
+  height: number,
+  options: SegmentOptions = {},
+): { multiple: number; tileSize: number; batchTiles: number; tiles: PlannedTile[] } {
+  const multiple = card.sizeMultiple;
+  // A tile size off the size grid is rounded down onto it (never below one multiple).
+  const tileSize = Math.max(multiple, Math.floor((options.tileSize ?? card.tile.size) / multiple) * multiple);
+  const overlap = Math.min(options.overlap ?? card.tile.overlap, tileSize - multiple);
+  const batchTiles = Math.max(1, Math.floor(options.batchTiles ?? 1));
+  return { multiple, tileSize, batchTiles, tiles: planTiles(width, height, tileSize, overlap, multiple) };
+}
+
+/**
+ * A mask (MASK_VALUES: 255 cloud where the probability is above the threshold, 0 clear, nodata
+ * where `valid` is 0) and the fraction of cloud among valid pixels. NaN probabilities count as clear.
+ */
+export function thresholdMask(probability: Float32Array, threshold: number, valid?: Uint8Array): { mask: Uint8Array; cloudFraction: number } {
   const mask = new Uint8Array(probability.length);
   let cloudy = 0;
+  let counted = 0;
   for (let i = 0; i < probability.length; i++) {
+    if (valid && valid[i] === 0) {
+      mask[i] = MASK_VALUES.nodata;
+      continue;
+    }
+    counted++;
     if (probability[i]! > threshold) {
-      mask[i] = 255;
+      mask[i] = MASK_VALUES.cloud;
       cloudy++;
     }
   }
-  return { mask, cloudFraction: probability.length === 0 ? 0 : cloudy / probability.length };
+  return { mask, cloudFraction: counted === 0 ? 0 : cloudy / counted };
 }
 
 // Only tiles whose padded sizes agree can share one NHWC tensor; plan order keeps them adjacent.
-function* batchesOfSameSize(tiles: PlannedTile[], multiple: number, batchTiles: number): Generator<PlannedTile[]> {
+export function* batchesOfSameSize(tiles: PlannedTile[], multiple: number, batchTiles: number): Generator<PlannedTile[]> {
   let current: PlannedTile[] = [];
   let key = '';
   for (const tile of tiles) {
