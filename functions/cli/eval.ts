@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/index.js';
 import { CloudsegError } from '../../shared/errors.js';
+import { wholeImageMaxPixels } from '../../shared/imaging/memory-budget.js';
 import { createLogger } from '../../shared/logging.js';
 import { engineOption, num, withEngine } from './arguments.js';
 
@@ -59,7 +60,8 @@ export function registerEval(program: Command): void {
       try {
         const report = await evaluateModel(model, scenes, {
           outDir: opts.out,
-          maxPixels: config.worker.maxPixels,
+          // Evaluation keeps whole rasters (plots, overlays): the whole-image share of the budget.
+          maxPixels: wholeImageMaxPixels(config.worker.memoryBudgetBytes),
           batchTiles: config.model.batchTiles,
           plots: opts.plots,
           logger,

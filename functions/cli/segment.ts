@@ -32,7 +32,7 @@ export function registerSegment(program: Command): void {
       for (const image of images) {
         const event = await segmentFile(model, image, {
           outDir: opts.out,
-          maxPixels: config.worker.maxPixels,
+          memoryBudgetBytes: config.worker.memoryBudgetBytes,
           batchTiles: config.model.batchTiles,
           geotiff: config.worker.writeGeoTiff,
           scalingOverride: override,

@@ -53,7 +53,7 @@ locals {
     CLOUDSEG_INFERENCE_THREADS  = var.worker_cpu
     CLOUDSEG_WORKER_CONCURRENCY = var.worker_concurrency == null ? "" : tostring(var.worker_concurrency)
     CLOUDSEG_INFER_BATCH_TILES  = tostring(var.infer_batch_tiles)
-    CLOUDSEG_MAX_PIXELS         = tostring(var.max_pixels)
+    CLOUDSEG_MEMORY_BUDGET_MB   = tostring(var.memory_budget_mb)
     CLOUDSEG_DELETE_INPUT       = tostring(var.delete_input)
     CLOUDSEG_WRITE_GEOTIFF      = tostring(var.write_geotiff)
   }

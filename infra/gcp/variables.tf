@@ -375,7 +375,7 @@ variable "flush_empty_pulls" {
 variable "worker_memory" {
   type        = string
   default     = "6Gi"
-  description = "Memory of one worker instance; see the sizing in infra/gcp/README.md (~4.8 GB worst case at the default max_pixels and 2 images in flight)."
+  description = "Memory of one worker instance; see the sizing in infra/gcp/README.md (~4.8 GB worst case at the default memory_budget_mb and 2 images in flight)."
   validation {
     condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory))
     error_message = "worker_memory must look like 4Gi or 4096Mi."
@@ -462,13 +462,13 @@ variable "infer_batch_tiles" {
   }
 }
 
-variable "max_pixels" {
+variable "memory_budget_mb" {
   type        = number
-  default     = 40000000
-  description = "CLOUDSEG_MAX_PIXELS: the largest image accepted; worker_memory is sized from it."
+  default     = 2048
+  description = "CLOUDSEG_MEMORY_BUDGET_MB: memory one image may take, estimated from its header; worker_memory is sized from it."
   validation {
-    condition     = var.max_pixels >= 1
-    error_message = "max_pixels must be at least 1."
+    condition     = var.memory_budget_mb >= 64
+    error_message = "memory_budget_mb must be at least 64."
   }
 }
 

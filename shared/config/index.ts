@@ -78,7 +78,9 @@ const EnvSchema = z.object({
   CLOUDSEG_INFERENCE_THREADS: z.coerce.number().int().min(1).optional(),
   CLOUDSEG_ONNX_LAYOUT: z.enum(ONNX_LAYOUTS).default('intra-op'),
   CLOUDSEG_INFER_BATCH_TILES: int(1, 1),
-  CLOUDSEG_MAX_PIXELS: int(1, 40_000_000),
+  // Memory one image may take, estimated from its header (windowed TIFFs: the uint8 mask, the tiles
+  // in flight and the block cache; PNGs: the whole image); more is IMAGE_TOO_LARGE.
+  CLOUDSEG_MEMORY_BUDGET_MB: int(64, 2048),
   CLOUDSEG_DELETE_INPUT: bool(false),
   CLOUDSEG_WRITE_GEOTIFF: bool(true),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -127,7 +129,8 @@ export interface Config {
   worker: {
     /** Images in flight per instance; undefined = what the engine can keep busy. */
     concurrency: number | undefined;
-    maxPixels: number;
+    /** What one image may take in memory (bytes), estimated from its header. */
+    memoryBudgetBytes: number;
     deleteInput: boolean;
     writeGeoTiff: boolean;
   };
@@ -183,7 +186,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     worker: {
       concurrency: e.CLOUDSEG_WORKER_CONCURRENCY,
-      maxPixels: e.CLOUDSEG_MAX_PIXELS,
+      memoryBudgetBytes: e.CLOUDSEG_MEMORY_BUDGET_MB * 2 ** 20,
       deleteInput: e.CLOUDSEG_DELETE_INPUT,
       writeGeoTiff: e.CLOUDSEG_WRITE_GEOTIFF,
     },

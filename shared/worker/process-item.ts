@@ -1,5 +1,6 @@
-// One batch item end to end: skip if done, download the pinned generation, segment, write the
-// masks without ever replacing a newer result, publish the result event, optionally delete input.
+// One batch item end to end: skip if done, read the pinned generation (ranged reads, window by
+// window), segment, write the masks without ever replacing a newer result, publish the result
+// event, optionally delete input.
 import { performance } from 'node:perf_hooks';
 import type { Storage } from '@google-cloud/storage';
 import type { BatchItem, ObjectRef } from '../contracts/batch.js';
@@ -12,8 +13,8 @@ import {
   type Stage,
 } from '../contracts/result-event.js';
 import { ZodError } from 'zod';
-import { formatOf } from '../contracts/supported-formats.js';
-import { sniffContainer } from '../imaging/decode.js';
+import { gcsRangeSource } from '../cloud/gcs-range-source.js';
+import { isSourceReadError, type RangeSource } from '../imaging/range-source.js';
 import { MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
 import { describeError, isNotFound, isPreconditionFailed, isRetryable } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -21,12 +22,14 @@ import type { SegmentationModel } from '../model/types.js';
 import { readExistingMask, writeMaskIfNotNewer } from './mask-writer.js';
 import { maskNames } from './output-names.js';
 import { judgeExistingMask, type Provenance } from './provenance.js';
-import { encodeMasks, segmentImage } from './segment-image.js';
+import { encodeMasks } from './segment-image.js';
+import { segmentSource } from './segment-source.js';
 
 export interface WorkerSettings {
   outputBucket: string;
   outputPrefix: string;
-  maxPixels: number;
+  /** What one image may take in memory, estimated from its header. */
+  memoryBudgetBytes: number;
   batchTiles: number;
   /** Items in flight; undefined = the model's parallelism. */
   concurrency: number | undefined;
@@ -108,42 +111,32 @@ async function outcomeOf(
     });
   }
 
-  // Download exactly the generation we were told about; if it is gone, a newer upload replaced it.
-  const source = storage.bucket(input.bucket).file(input.name, { generation: input.generation });
-  let bytes: Buffer;
+  // Read exactly the generation we were told about; if it is gone, a newer upload replaced it.
+  // Nothing is downloaded whole: the image is read in ranges (the first bytes say what it is, a
+  // TIFF is read window by window), so a 5 GB archive named .tif costs 16 bytes to refuse.
+  const file = storage.bucket(input.bucket).file(input.name, { generation: input.generation });
+  let source: RangeSource;
   let metadata: Record<string, string> | null;
   let contentType: string | undefined;
   try {
     const t = performance.now();
-    const [meta] = await source.getMetadata();
-    // Neither the name nor the type says image: look at the first bytes before fetching the rest
-    // (a .tif sent as text/plain is still a TIFF; a 5 GB archive is not downloaded to learn that).
-    if (formatOf(input.name, meta.contentType) === null) {
-      const [head] = await source.download({ start: 0, end: 15 });
-      if (sniffContainer(head) === null) {
-        timings.download = performance.now() - t;
-        return make('failed', { error: { code: 'UNSUPPORTED_FORMAT', message: `${input.name} (${meta.contentType ?? 'no content type'}) is neither a TIFF/GeoTIFF nor a PNG` } });
-      }
-    }
-    [bytes] = await source.download();
+    const [meta] = await file.getMetadata();
+    source = gcsRangeSource(file, Number(meta.size ?? 0));
+    // Only the metadata: the ranged reads happen while decoding and are counted in `decode`.
     timings.download = performance.now() - t;
     metadata = (meta.metadata as Record<string, string> | undefined) ?? null;
     contentType = meta.contentType;
   } catch (err) {
-    if (isNotFound(err)) return (await hasNewerGeneration(storage, input)) ? make('superseded') : make('failed', { error: inputNotFound(input) });
-    if (isRetryable(err)) throw err;
-    // 403, a buffer too large to allocate, ...: trying again cannot help.
-    log.warn({ err }, 'input cannot be read');
-    return make('failed', { error: { code: 'INPUT_UNREADABLE', message: `cannot read gs://${input.bucket}/${input.name}#${input.generation}: ${describeError(err).message}` } });
+    return unreadable(storage, input, err, make, log);
   }
 
   let provenance: Provenance;
   let encoded;
   try {
-    const segmentation = await segmentImage(
+    const segmentation = await segmentSource(
       model,
-      { bytes, name: input.name, objectMetadata: metadata, ...(contentType ? { contentType } : {}) },
-      { maxPixels: settings.maxPixels, batchTiles: settings.batchTiles },
+      { source, name: input.name, objectMetadata: metadata, ...(contentType ? { contentType } : {}) },
+      { memoryBudgetBytes: settings.memoryBudgetBytes, batchTiles: settings.batchTiles },
     );
     timings.decode = segmentation.timingsMs.decode;
     timings.infer = segmentation.timingsMs.infer;
@@ -157,6 +150,8 @@ async function outcomeOf(
       height: segmentation.height,
     };
   } catch (err) {
+    // A ranged read failing mid-scene is the store's answer (the generation replaced, a 503), not a bad image.
+    if (isSourceReadError(err)) return unreadable(storage, input, err, make, log);
     if (isRetryable(err)) throw err;
     log.warn({ err }, 'image failed');
     return make('failed', { error: describeError(err) });
@@ -197,6 +192,21 @@ async function output<T>(call: () => Promise<T>): Promise<{ value: T } | { faile
     if (isRetryable(err)) throw err;
     return { failed: { code: 'OUTPUT_UNWRITABLE', message: `cannot write the mask: ${describeError(err).message}` } };
   }
+}
+
+// The input's store refused a read: gone (superseded or vanished), transient (thrown: the batch is
+// redelivered) or for good (403, ...: trying again cannot help).
+async function unreadable(
+  storage: Storage,
+  input: ObjectRef,
+  err: unknown,
+  make: (status: ResultStatus, fields?: Partial<ResultEvent>) => ResultEvent,
+  log: Logger,
+): Promise<ResultEvent> {
+  if (isNotFound(err)) return (await hasNewerGeneration(storage, input)) ? make('superseded') : make('failed', { error: inputNotFound(input) });
+  if (isRetryable(err)) throw err;
+  log.warn({ err }, 'input cannot be read');
+  return make('failed', { error: { code: 'INPUT_UNREADABLE', message: `cannot read gs://${input.bucket}/${input.name}#${input.generation}: ${describeError(err).message}` } });
 }
 
 // The pinned generation is gone: superseded when a newer one exists, else the input vanished.

@@ -28,7 +28,7 @@ export function workerSettings(config: Config): WorkerSettings {
   return {
     outputBucket: config.buckets.output,
     outputPrefix: config.buckets.outputPrefix,
-    maxPixels: config.worker.maxPixels,
+    memoryBudgetBytes: config.worker.memoryBudgetBytes,
     batchTiles: config.model.batchTiles,
     concurrency: config.worker.concurrency,
     deleteInput: config.worker.deleteInput,

@@ -1,20 +1,23 @@
 // The worker's per-image path applied to local files (the CLI's `segment`): same decode, scaling,
 // inference and encoding, masks written beside each other in a folder, one result event per image.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RESULT_SCHEMA_ID, type ResultEvent } from '../contracts/result-event.js';
 import { CloudsegError, describeError, isRetryable } from '../errors.js';
 import type { SegmentationModel } from '../model/types.js';
 import { maskNames } from './output-names.js';
-import { encodeMasks, segmentImage, type ScalingOverride } from './segment-image.js';
+import { fileRangeSource } from '../imaging/range-source.js';
+import { encodeMasks, type ScalingOverride } from './segment-image.js';
+import { segmentSource } from './segment-source.js';
 
 /** Result events of local files name the pseudo-bucket `file` and the absolute path. */
 export const LOCAL_FILE_BUCKET = 'file';
 
 export interface SegmentFilesOptions {
   outDir: string;
-  maxPixels: number;
+  /** What one image may take in memory, estimated from its header. */
+  memoryBudgetBytes: number;
   batchTiles: number;
   geotiff: boolean;
   scalingOverride?: ScalingOverride | null;
@@ -37,13 +40,14 @@ export async function segmentFile(model: SegmentationModel, path: string, option
       throw new CloudsegError('INPUT_NOT_FOUND', `cannot read ${absolute}`, { cause });
     });
     input.generation = String(Math.trunc(info.mtimeMs * 1000));
-    const bytes = await readFile(absolute);
+    // Read in ranges like an object in the bucket: a TIFF window by window, never whole.
+    const source = await fileRangeSource(absolute);
     const download = performance.now() - t0;
-    const segmentation = await segmentImage(
+    const segmentation = await segmentSource(
       model,
-      { bytes, name: absolute, scalingOverride: options.scalingOverride ?? null },
-      { maxPixels: options.maxPixels, batchTiles: options.batchTiles },
-    );
+      { source, name: absolute, scalingOverride: options.scalingOverride ?? null },
+      { memoryBudgetBytes: options.memoryBudgetBytes, batchTiles: options.batchTiles },
+    ).finally(() => source.close());
     const encoded = await encodeMasks(segmentation, { geotiff: options.geotiff });
     const t1 = performance.now();
     await mkdir(options.outDir, { recursive: true });

@@ -1,14 +1,16 @@
 // The per-image path shared by the worker and the CLI: bytes in, mask out, no cloud involved.
-// decode -> scale to the model's input -> tiled inference -> threshold -> encode.
+// decode -> scale to the model's input -> tiled inference -> threshold -> encode. segmentSource
+// does the same through windows of a RangeSource (memory bounded by tiles, not the scene);
+// segmentImage holds the whole image (evaluation and overlays need the raster).
 import { performance } from 'node:perf_hooks';
 import { decodeImage } from '../imaging/decode.js';
 import { encodeMaskGeoTiff, encodeMaskPng } from '../imaging/encode.js';
 import { CloudsegError } from '../errors.js';
-import { hasValidSample, resolveScaling, toModelInput, type ScalingOverride, type ScalingSource } from '../imaging/scaling.js';
+import { resolveScaling, toModelInput, validPixels, type ScalingOverride, type ScalingSource } from '../imaging/scaling.js';
 
 export type { ScalingOverride } from '../imaging/scaling.js';
 import type { Georeference, Raster, Scaling } from '../imaging/types.js';
-import { segmentScene, thresholdMask } from '../model/segment.js';
+import { segmentScene, thresholdMask, type SegmentOptions } from '../model/segment.js';
 import type { SegmentationModel } from '../model/types.js';
 
 export interface SegmentRequest {
@@ -20,17 +22,22 @@ export interface SegmentRequest {
   scalingOverride?: ScalingOverride | null;
 }
 
-export interface Segmentation {
+/** A mask and what it was made with. */
+export interface MaskResult {
   width: number;
   height: number;
-  /** 0 = clear, 255 = cloud, row-major. */
+  /** MASK_VALUES (0 = clear, 255 = cloud, 128 = nodata), row-major. */
   mask: Uint8Array;
+  /** Cloud pixels over pixels with data. */
   cloudFraction: number;
   georef: Georeference | null;
-  raster: Raster;
   scaling: Scaling;
   scalingSource: ScalingSource;
   timingsMs: { decode: number; infer: number };
+}
+
+export interface Segmentation extends MaskResult {
+  raster: Raster;
 }
 
 export interface EncodedMasks {
@@ -42,7 +49,7 @@ export interface EncodedMasks {
 export async function segmentImage(
   model: SegmentationModel,
   request: SegmentRequest,
-  limits: { maxPixels: number; batchTiles?: number },
+  limits: { maxPixels: number } & SegmentOptions,
 ): Promise<Segmentation> {
   const t0 = performance.now();
   const raster = await decodeImage(request.bytes, {
@@ -52,9 +59,8 @@ export async function segmentImage(
     expectedBands: model.card.bands.length,
   });
   // A scene with no real value would come back a confident all-clear mask: say so instead.
-  if (!hasValidSample(raster)) {
-    throw new CloudsegError('NO_VALID_PIXELS', `${request.name}: every sample is nodata, NaN or infinite; there is nothing to segment`);
-  }
+  const { valid, count } = validPixels(raster);
+  if (count === 0) throw noValidPixels(request.name);
   const { card } = model;
   const { scaling, source } = resolveScaling({
     bands: card.bands.length,
@@ -66,10 +72,9 @@ export async function segmentImage(
   });
   const input = toModelInput(raster, scaling, card.bands.length);
   const t1 = performance.now();
-  const probability = await segmentScene(model, input, raster.width, raster.height, {
-    ...(limits.batchTiles ? { batchTiles: limits.batchTiles } : {}),
-  });
-  const { mask, cloudFraction } = thresholdMask(probability, card.threshold);
+  const { maxPixels: _maxPixels, ...segmentOptions } = limits;
+  const probability = await segmentScene(model, input, raster.width, raster.height, segmentOptions);
+  const { mask, cloudFraction } = thresholdMask(probability, card.threshold, valid);
   const t2 = performance.now();
   return {
     width: raster.width,
@@ -85,7 +90,7 @@ export async function segmentImage(
 }
 
 /** The PNG mask always; the GeoTIFF mask when the input was georeferenced and it is wanted. */
-export async function encodeMasks(segmentation: Segmentation, options: { geotiff: boolean }): Promise<EncodedMasks> {
+export async function encodeMasks(segmentation: MaskResult, options: { geotiff: boolean }): Promise<EncodedMasks> {
   const t0 = performance.now();
   const { mask, width, height, georef } = segmentation;
   const [png, geotiff] = await Promise.all([
@@ -93,4 +98,8 @@ export async function encodeMasks(segmentation: Segmentation, options: { geotiff
     options.geotiff && georef ? encodeMaskGeoTiff(mask, width, height, georef) : Promise.resolve(null),
   ]);
   return { png, geotiff, encodeMs: performance.now() - t0 };
+}
+
+export function noValidPixels(name: string): CloudsegError {
+  return new CloudsegError('NO_VALID_PIXELS', `${name}: every sample is nodata, NaN or infinite; there is nothing to segment`);
 }

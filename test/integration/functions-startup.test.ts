@@ -29,7 +29,7 @@ test('the functions start with a valid configuration', async () => {
 });
 
 for (const [key, value] of [
-  ['CLOUDSEG_MAX_PIXELS', 'abc'],
+  ['CLOUDSEG_MEMORY_BUDGET_MB', 'abc'],
   ['CLOUDSEG_FLUSH_TOKEN', ''],
   ['CLOUDSEG_INFERENCE_BACKEND', 'gpu'],
 ] as const) {

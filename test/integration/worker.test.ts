@@ -241,7 +241,7 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
         model,
         logger: createLogger({ level: 'silent' }),
         // A bucket that does not exist: GCS answers 404 to the write, which no retry can fix.
-        settings: { outputBucket: 'wt-no-such-bucket', outputPrefix: '', maxPixels: 1e8, batchTiles: 1, concurrency: 1, deleteInput: false, writeGeoTiff: true },
+        settings: { outputBucket: 'wt-no-such-bucket', outputPrefix: '', memoryBudgetBytes: 2 ** 31, batchTiles: 1, concurrency: 1, deleteInput: false, writeGeoTiff: true },
       },
       batchOf([item]),
     );

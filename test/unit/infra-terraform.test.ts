@@ -186,19 +186,18 @@ test('worker timeout is at most 540 s and below the ack deadline; memory covers 
   assert.ok(timeout <= 540 && timeout < ackDeadline, `${timeout} s <= 540 and < ${ackDeadline} s`);
   assert.match(JSON.stringify(worker.lifecycle), /var\.worker_timeout_seconds < var\.worker_ack_deadline_seconds/);
 
-  // Worst case per image (README): download + decoded raster as float32 (4 B/sample), the float32
-  // HWC model input, the float32 probability, the mask (+ GeoTIFF copy); plus ~500 MB measured for
-  // the runtime and the onnxruntime session at 512x512 tiles. Unset concurrency is the engine's: 2.
-  const maxPixels = Number(variableDefault(tf, 'max_pixels'));
-  const bands = 4;
-  const perImageBytes = maxPixels * (bands * 4 /* download */ + bands * 4 /* raster */ + bands * 4 /* input */ + 4 /* probability */ + 2 /* masks */);
+  // Worst case per image (README): the memory budget the worker refuses images beyond (estimated
+  // from the header); plus ~500 MB measured for the runtime and the onnxruntime session at 512x512
+  // tiles. Unset concurrency is the engine's: 2.
+  const budgetMb = Number(variableDefault(tf, 'memory_budget_mb'));
+  const perImageBytes = budgetMb * 2 ** 20;
   const concurrency = Number(variableDefault(tf, 'worker_concurrency') ?? 2);
   const peakBytes = 500e6 + concurrency * perImageBytes;
   const memory = String(variableDefault(tf, 'worker_memory'));
   const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(memory) ?? [];
   const memoryBytes = Number(amount) * (unit === 'Gi' ? 2 ** 30 : 2 ** 20);
   assert.ok(memoryBytes >= peakBytes * 1.25, `${memory} leaves 25 % headroom over ${(peakBytes / 1e9).toFixed(2)} GB`);
-  assert.equal(maxPixels, loadConfig({}).worker.maxPixels, 'max_pixels default = CLOUDSEG_MAX_PIXELS default');
+  assert.equal(perImageBytes, loadConfig({}).worker.memoryBudgetBytes, 'memory_budget_mb default = CLOUDSEG_MEMORY_BUDGET_MB default');
 });
 
 test('the scheduler POSTs to flush with an OIDC token of its own account', () => {
@@ -355,7 +354,7 @@ test('env: every variable Terraform sets is one shared/config reads, with the sa
     ['flush_time_budget_ms', config.flush.timeBudgetMs],
     ['worker_concurrency', config.worker.concurrency ?? null],
     ['infer_batch_tiles', config.model.batchTiles],
-    ['max_pixels', config.worker.maxPixels],
+    ['memory_budget_mb', config.worker.memoryBudgetBytes / 2 ** 20],
     ['delete_input', config.worker.deleteInput],
     ['write_geotiff', config.worker.writeGeoTiff],
     ['inference_backend', config.model.backend],
