@@ -16,6 +16,11 @@ export interface TiffWindowsOptions {
   expectedBands?: number;
   /** Upper bound of decoded blocks kept between windows. @default 64 MiB */
   blockCacheBytes?: number;
+  /**
+   * Called with the header and the block cache size before anything else is read (block tables
+   * included), to refuse an image from its header alone; throw to refuse.
+   */
+  admit?: (header: RasterHeader, blockCacheBytes: number) => void;
 }
 
 export interface TiffWindows {
@@ -46,7 +51,6 @@ export async function openTiffWindows(source: RangeSource, options: TiffWindowsO
       details: { imageBands: bands, modelBands: options.expectedBands },
     });
   }
-  await checkBlocksInside(image, source.size, label);
   const fd = image.getFileDirectory();
   const gdalMetadata = fd.hasTag('GDAL_METADATA') ? String(await fd.loadValue('GDAL_METADATA')) : null;
   // The array type geotiff decodes into says the sample type without reading a pixel.
@@ -68,6 +72,8 @@ export async function openTiffWindows(source: RangeSource, options: TiffWindowsO
   // this one (the overlap), and those blocks should still be here.
   const blockRowBytes = Math.ceil(width / block.width) * blockBytes;
   const blockCacheBytes = Math.max(options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES, 2 * blockRowBytes);
+  options.admit?.(header, blockCacheBytes);
+  await checkBlocksInside(image, source.size, label);
   const cache = new BlockCache(Math.max(1, Math.floor(blockCacheBytes / blockBytes)));
 
   const readWindow = async (window: Tile): Promise<Raster> => {

@@ -12,6 +12,7 @@ import { openTiffWindows, type TiffWindows } from '../imaging/tiff-windows.js';
 import { segmentWindows } from '../model/segment-windows.js';
 import { sceneTilePlan, type SegmentOptions } from '../model/segment.js';
 import type { SegmentationModel } from '../model/types.js';
+import type { RasterHeader } from '../imaging/types.js';
 import { noValidPixels, segmentImage, type MaskResult } from './segment-image.js';
 
 export interface SourceRequest {
@@ -76,20 +77,25 @@ async function segmentTiffWindows(model: SegmentationModel, request: SourceReque
   const label = request.name;
   const bands = card.bands.length;
   const t0 = performance.now();
-  const tiff = await asDecodeError(label, () => openTiffWindows(request.source, { label, expectedBands: bands }));
-  const { header } = tiff;
   const segmentOptions = tileOptions(limits);
-  const plan = sceneTilePlan(card, header.width, header.height, segmentOptions);
-  const needed = windowedBytes({
-    width: header.width,
-    height: header.height,
-    bands,
-    bytesPerSample: bytesPerSample(header.dtype),
-    tileSize: plan.tileSize,
-    tilesInFlight: Math.max(1, model.parallelism) * plan.batchTiles,
-    blockCacheBytes: tiff.blockCacheBytes,
-  });
-  checkMemoryBudget(label, header.width, header.height, needed, limits.memoryBudgetBytes);
+  // Refused from the header, before the block tables or any pixel are read; the mask alone is
+  // checked first, so a header claiming billions of pixels is refused before its tiles are planned.
+  const admit = (header: RasterHeader, blockCacheBytes: number) => {
+    checkMemoryBudget(label, header.width, header.height, 2 * header.width * header.height, limits.memoryBudgetBytes);
+    const plan = sceneTilePlan(card, header.width, header.height, segmentOptions);
+    const needed = windowedBytes({
+      width: header.width,
+      height: header.height,
+      bands,
+      bytesPerSample: bytesPerSample(header.dtype),
+      tileSize: plan.tileSize,
+      tilesInFlight: Math.max(1, model.parallelism) * plan.batchTiles,
+      blockCacheBytes,
+    });
+    checkMemoryBudget(label, header.width, header.height, needed, limits.memoryBudgetBytes);
+  };
+  const tiff = await asDecodeError(label, () => openTiffWindows(request.source, { label, expectedBands: bands, admit }));
+  const { header } = tiff;
   const { scaling, source } = resolveScaling({
     bands,
     raster: header,

@@ -21,6 +21,7 @@ import { loadModelFromDir, type LoadedModel } from '../../shared/model/load.js';
 import { encodeMasks, segmentImage } from '../../shared/worker/segment-image.js';
 import { segmentSource } from '../../shared/worker/segment-source.js';
 import { shippedModelDir } from '../support/model.js';
+import { deflateBomb, smallTiff, withClaimedSize, withStrip } from '../support/tiff-surgery.js';
 
 const BUDGET = 2 ** 30;
 // 30 m pixels in UTM zone 33N (EPSG:32633), as a Landsat scene is placed.
@@ -152,6 +153,17 @@ describe('windowed segmentation', () => {
     await source.close();
     // Only the header and directory were read, not one tile.
     assert.ok(source.bytesRead < 64 * 1024, `${source.bytesRead} bytes read`);
+    // A header claiming 100000 x 100000 (the chaos suite's poison): refused, not planned or read.
+    const huge = bytesRangeSource(withClaimedSize(100_000, 100_000));
+    await assert.rejects(
+      segmentSource(model, { source: huge, name: 'huge.tif' }, { memoryBudgetBytes: BUDGET }),
+      (err: unknown) => err instanceof CloudsegError && err.code === 'IMAGE_TOO_LARGE' && /100000x100000/.test(err.message),
+    );
+    // A deflate bomb is still CORRUPT_IMAGE through windows (the same bounded inflater).
+    await assert.rejects(
+      segmentSource(model, { source: bytesRangeSource(withStrip(smallTiff(), deflateBomb(256 * 2 ** 20))), name: 'bomb.tif' }, { memoryBudgetBytes: BUDGET }),
+      (err: unknown) => err instanceof CloudsegError && err.code === 'CORRUPT_IMAGE',
+    );
   });
 
   describe('from the local GCS server', () => {
