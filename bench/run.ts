@@ -1,8 +1,10 @@
-// `npm run bench [-- --engine NAME] [--rounds N] [--seconds S]`: every inference engine available
-// here side by side on the same tile and scenes (ms per 512x512 tile, Mpixel/s, peak RSS, agreement
-// with the wasm engine), then the whole local pipeline on the default engine and on wasm (images/s,
-// Mpixel/s, per-stage means, peak RSS), then what 1000 512x512 images cost on Cloud Functions at
-// the Terraform worker's size. Each configuration runs in its own process. Prints; asserts nothing.
+// `npm run bench [-- --engine NAME] [--rounds N] [--seconds S] [--scene-only] [--scene-size PX]`:
+// every inference engine available here side by side on the same tile and scenes (ms per 512x512
+// tile, Mpixel/s, peak RSS, agreement with the wasm engine), then the whole local pipeline on the
+// default engine and on wasm (images/s, Mpixel/s, per-stage means, peak RSS), then what 1000
+// 512x512 images cost on Cloud Functions at the Terraform worker's size, then one Sentinel-2-tile
+// sized scene (generated into a temp dir, 120 Mpx) through `cloudseg segment`'s windowed path (time,
+// peak RSS). Each configuration runs in its own process. Prints; asserts nothing.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { BACKEND_NAMES } from '../shared/model/types.js';
 import { costOf, terraformWorkerSize } from './cost.js';
 import type { EngineResult } from './engine.js';
 import type { PipelineResult } from './pipeline.js';
+import type { SceneResult } from './scene.js';
 import { CLOUD_RUN_PRICES } from './prices.js';
 
 const { values } = parseArgs({
@@ -19,6 +22,8 @@ const { values } = parseArgs({
     engine: { type: 'string' },
     rounds: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '4' },
+    'scene-only': { type: 'boolean', default: false },
+    'scene-size': { type: 'string', default: '10980' },
   },
 });
 if (values.engine && !(BACKEND_NAMES as readonly string[]).includes(values.engine)) {
@@ -50,6 +55,48 @@ const print = (line = '') => process.stdout.write(`${line}\n`);
 print(`cloudseg benchmark: node ${process.version}, ${cores} cores, ${new Date().toISOString()}`);
 
 try {
+  if (!values['scene-only']) await enginesAndPipeline();
+  await largeScene();
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+
+async function largeScene(): Promise<void> {
+  const size = Number(values['scene-size']);
+  const path = join(work, 'scene.tif');
+  print(`\nLarge scene: ${size}x${size} (${((size * size) / 1e6).toFixed(1)} Mpx) 4-band uint16 tiled GeoTIFF (512x512 deflate tiles, ~30 % nodata fill), written into a temp dir, segmented by \`cloudseg segment\`'s path (windowed ranged reads, masks encoded) in a process of its own`);
+  const made = await child('make-scene.ts', ['--out', path, '--size', String(size)]);
+  if (!made.result) {
+    print(`  could not write the scene: ${firstLine(made.error)}`);
+    return;
+  }
+  const scene = made.result as { bytes: number; writeMs: number };
+  const engine = values.engine ?? 'auto';
+  const run = await child('scene.ts', ['--image', path, '--engine', engine]);
+  if (!run.result) {
+    print(`  ${engine}: ${firstLine(run.error)}`);
+    return;
+  }
+  const r = run.result as SceneResult;
+  table(
+    ['engine', 'file MB', 'status', 'cloud %', 'seconds', 'Mpx/s', 'read ms', 'infer ms', 'encode ms', 'peak RSS MB', 'budget MB'],
+    [[
+      r.engine,
+      (scene.bytes / 1e6).toFixed(0),
+      r.error ?? r.status,
+      r.cloudFraction === null ? '-' : (r.cloudFraction * 100).toFixed(1),
+      r.seconds.toFixed(1),
+      ((r.width * r.height) / 1e6 / r.seconds).toFixed(2),
+      (r.timingsMs.decode ?? 0).toFixed(0),
+      (r.timingsMs.infer ?? 0).toFixed(0),
+      (r.timingsMs.encode ?? 0).toFixed(0),
+      r.peakRssMb.toFixed(0),
+      String(r.memoryBudgetMb),
+    ]],
+  );
+}
+
+async function enginesAndPipeline(): Promise<void> {
   // cpu is ~12x slower than wasm: measured only when asked for by name.
   const configs = ENGINE_CONFIGS.filter((c) => (values.engine ? c.engine === values.engine : c.engine !== 'cpu'));
   const engines: { config: EngineConfig; result: EngineResult | null; error: string | null; probability: Float32Array | null }[] = [];
@@ -122,8 +169,6 @@ print('emulator, local GCS server, flush and worker in functions-framework serve
     if (result) costRows.push([`inference only, ${config.label}`, `$${costOf(1000, result.msPerTile / 1000, cores, size).toFixed(4)}`]);
   }
   table(['what', 'USD per 1000 images'], costRows);
-} finally {
-  await rm(work, { recursive: true, force: true });
 }
 
 interface ChildRun {
