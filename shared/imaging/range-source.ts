@@ -19,24 +19,70 @@ export function isSourceReadError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && readErrors.has(err);
 }
 
+export interface RangeSourceOptions {
+  /**
+   * Reads shorter than a quarter of this fetch this much from their start and keep it (a few
+   * chunks), so directory entries and the strips of a stripped TIFF (often 64 KiB each) cost one
+   * request per chunk, not one each: what a request's latency makes worth it on a remote store.
+   * Larger reads (the tiles of a tiled TIFF) are fetched exactly, never wasting bytes. @default 0
+   */
+  readAheadBytes?: number;
+}
+
+// Chunks of read-ahead kept: enough for a window's rows of small blocks plus the directory.
+const READ_AHEAD_CHUNKS = 8;
+
 /** A sized, immutable byte source that counts what it reads (requests and bytes). */
 export class RangeSource {
   bytesRead = 0;
   requests = 0;
   largestRequestBytes = 0;
+  private readAheadBytes: number;
+  private readonly chunks: { start: number; bytes: Promise<Uint8Array> }[] = [];
 
   constructor(
     readonly size: number,
     private readonly readRange: ReadRange,
-  ) {}
+    options: RangeSourceOptions = {},
+  ) {
+    this.readAheadBytes = options.readAheadBytes ?? 0;
+  }
+
+  /**
+   * From now on every read fetches exactly its range: for a tiled TIFF, whose tiles are each
+   * fetched once and whose neighbours in the file are not the next needed, read-ahead only wastes.
+   */
+  exactReads(): void {
+    this.readAheadBytes = 0;
+    this.chunks.length = 0;
+  }
 
   /** Bytes [start, end) clamped to the object; an empty array past its end. */
   async read(start: number, end: number): Promise<Uint8Array> {
     const to = Math.min(end, this.size);
     if (start >= to) return new Uint8Array(0);
+    if (to - start >= this.readAheadBytes / 4) return this.fetchRange(start, to);
+    const chunkEnd = (c: { start: number }) => Math.min(this.size, c.start + this.readAheadBytes);
+    let chunk = this.chunks.find((c) => c.start <= start && to <= chunkEnd(c));
+    if (!chunk) {
+      chunk = { start, bytes: this.fetchRange(start, Math.min(this.size, start + this.readAheadBytes)) };
+      this.chunks.push(chunk);
+      if (this.chunks.length > READ_AHEAD_CHUNKS) this.chunks.shift();
+      // A failed chunk must not answer later reads.
+      const failed = chunk;
+      failed.bytes.catch(() => {
+        const at = this.chunks.indexOf(failed);
+        if (at >= 0) this.chunks.splice(at, 1);
+      });
+    }
+    const bytes = await chunk.bytes;
+    return bytes.subarray(start - chunk.start, to - chunk.start);
+  }
+
+  private async fetchRange(start: number, end: number): Promise<Uint8Array> {
     let bytes: Uint8Array;
     try {
-      bytes = await this.readRange(start, to);
+      bytes = await this.readRange(start, end);
     } catch (err) {
       if (typeof err === 'object' && err !== null) readErrors.add(err);
       throw err;

@@ -73,6 +73,8 @@ export async function openTiffWindows(source: RangeSource, options: TiffWindowsO
   const blockRowBytes = Math.ceil(width / block.width) * blockBytes;
   const blockCacheBytes = Math.max(options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES, 2 * blockRowBytes);
   options.admit?.(header, blockCacheBytes);
+  // Strips are small and read in file order (read-ahead groups them); tiles are not.
+  if (image.isTiled) source.exactReads();
   await checkBlocksInside(image, source.size, label);
   const cache = new BlockCache(Math.max(1, Math.floor(blockCacheBytes / blockBytes)));
 
