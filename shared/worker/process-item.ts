@@ -113,7 +113,7 @@ async function outcomeOf(
 
   // Read exactly the generation we were told about; if it is gone, a newer upload replaced it.
   // Nothing is downloaded whole: the image is read in ranges (the first bytes say what it is, a
-  // TIFF is read window by window), so a 5 GB archive named .tif costs 16 bytes to refuse.
+  // TIFF is read window by window), so a 5 GB archive named .tif costs one 512 KiB read to refuse.
   const file = storage.bucket(input.bucket).file(input.name, { generation: input.generation });
   let source: RangeSource;
   let metadata: Record<string, string> | null;
