@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { parseRange } from '../../infra/local/gcs-server/downloads.js';
 import { GcsApiError } from '../../infra/local/gcs-server/errors.js';
 import { listPage, parseListQuery } from '../../infra/local/gcs-server/listing.js';
-import { parseMultipart } from '../../infra/local/gcs-server/multipart.js';
+import { boundaryOf, parseMultipart } from '../../infra/local/gcs-server/multipart.js';
 import { messageFor } from '../../infra/local/gcs-server/notification-events.js';
 import { checkBucketName, checkObjectName } from '../../infra/local/gcs-server/object-names.js';
 import { checkExisting, checkWrite, isNotModified, parsePreconditions } from '../../infra/local/gcs-server/preconditions.js';
-import { routeOf } from '../../infra/local/gcs-server/routes.js';
+import { routeOf, splitTarget } from '../../infra/local/gcs-server/routes.js';
 import { parseContentRange } from '../../infra/local/gcs-server/uploads.js';
 import { nextGeneration } from '../../infra/local/gcs-server/generation-clock.js';
 import type { NotificationConfig } from '../../infra/local/gcs-server/bucket-store.js';
@@ -178,6 +178,37 @@ describe('routeOf', () => {
     assert.deepEqual(routeOf('/upload/storage/v1/b/in/o'), { kind: 'upload', bucket: 'in' });
     assert.deepEqual(routeOf('/b/in/notificationConfigs/3'), { kind: 'notification', bucket: 'in', id: '3' });
     assert.equal(routeOf('/nothing'), null);
+  });
+  test("gcloud's resumable path", () => {
+    assert.deepEqual(routeOf('/resumable/upload/storage/v1/b/in/o'), { kind: 'upload', bucket: 'in' });
+  });
+  test("what a URL parser leaves of objects '.' and '..' is a 400, never the bucket", () => {
+    assert.equal(status(() => routeOf('/b/in/')), 400);
+    assert.equal(status(() => routeOf('/storage/v1/b/in/o/')), 400);
+    // Raw (unfolded) dot names reach checkObjectName as names, which refuses them.
+    assert.deepEqual(routeOf('/b/in/o/..'), { kind: 'object', bucket: 'in', name: '..', media: false });
+    assert.equal(status(() => checkObjectName('..')), 400);
+    assert.equal(status(() => checkObjectName('.')), 400);
+  });
+  test('sub-resources are named as unsupported, not mistaken for objects', () => {
+    assert.deepEqual(routeOf('/storage/v1/b/in/o/x.tif/acl'), { kind: 'unsupported', what: 'acl' });
+    assert.deepEqual(routeOf('/b/in/o/x.tif/rewriteTo/b/out/o/y.tif'), { kind: 'unsupported', what: 'rewriteTo' });
+    assert.deepEqual(routeOf('/b/in/iam'), { kind: 'unsupported', what: 'iam' });
+    assert.deepEqual(routeOf('/b/in/o/x.tif/compose'), { kind: 'unsupported', what: 'compose' });
+  });
+  test('splitTarget keeps the path as sent', () => {
+    const { rawPath, query } = splitTarget('/b/in/o/..?alt=media&x=%2F');
+    assert.equal(rawPath, '/b/in/o/..');
+    assert.equal(query.get('x'), '/');
+  });
+});
+
+describe('boundaryOf', () => {
+  test('bare, double-quoted and single-quoted (apitools writes %r)', () => {
+    assert.equal(boundaryOf('multipart/related; boundary=abc'), 'abc');
+    assert.equal(boundaryOf('multipart/related; boundary="a b=c"'), 'a b=c');
+    assert.equal(boundaryOf("multipart/related; boundary='===============5129864836521224574=='"), '===============5129864836521224574==');
+    assert.equal(status(() => boundaryOf('multipart/related')), 400);
   });
 });
 

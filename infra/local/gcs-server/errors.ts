@@ -39,6 +39,7 @@ export class GcsApiError extends Error {
 
 export const badRequest = (message: string, reason = 'invalid') => new GcsApiError(400, message, { reason });
 export const notFound = (message: string) => new GcsApiError(404, message);
+export const notImplemented = (message: string) => new GcsApiError(501, message);
 export const conflict = (message: string) => new GcsApiError(409, message);
 export const preconditionFailed = (message = 'At least one of the pre-conditions you specified did not hold.') =>
   new GcsApiError(412, message);

