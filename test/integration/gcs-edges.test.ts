@@ -3,7 +3,8 @@
 // 404), bucket names, symlinks inside a bucket folder, and what a failed upload leaves on disk.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
@@ -69,5 +70,60 @@ describe('local GCS server edges with the real storage client', () => {
     const body = (await xml.json()) as { error: { code: number; errors: { reason: string }[] } };
     assert.equal(body.error.code, 501);
     assert.equal(body.error.errors[0]?.reason, 'notImplemented');
+  });
+
+  test('symlinks that leave the bucket folder are refused for uploads and reads (403)', async () => {
+    const bucket = await newBucket();
+    const outside = await mkdtemp(join(tmpdir(), 'gcs-outside-'));
+    try {
+      await writeFile(join(outside, 'secret.txt'), 'secret');
+      const dir = server.bucketDir(bucket.name);
+      await symlink(outside, join(dir, 'escape'));
+      await symlink(join(outside, 'secret.txt'), join(dir, 'secret-link.txt'));
+      await symlink(join(outside, 'not-yet'), join(dir, 'dangling'));
+      await expectCode(bucket.file('escape/planted.txt').save('x', { resumable: false }), 403, 'multipart upload through a linked folder');
+      await expectCode(bucket.file('escape/sub/planted.txt').save('x'), 403, 'resumable upload through a linked folder');
+      await expectCode(bucket.file('dangling/planted.txt').save('x', { resumable: false }), 403, 'upload through a dangling link');
+      assert.deepEqual(await readdir(outside), ['secret.txt'], 'nothing was written outside');
+      await expectCode(bucket.file('escape/secret.txt').download(), 403, 'read through a linked folder');
+      await expectCode(bucket.file('secret-link.txt').getMetadata(), 403, 'read of a linked file');
+      // A link that stays inside the bucket is an ordinary path.
+      await mkdir(join(dir, 'real'));
+      await symlink(join(dir, 'real'), join(dir, 'alias'));
+      await bucket.file('alias/ok.txt').save('ok', { resumable: false });
+      const [bytes] = await bucket.file('alias/ok.txt').download();
+      assert.equal(bytes.toString(), 'ok');
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  test('a media upload cut off midway leaves no temp file behind', async () => {
+    const bucket = await newBucket();
+    const tmp = join(rootDir, '.gcs-meta', 'tmp');
+    const before = await readdir(tmp);
+    await new Promise<void>((resolve) => {
+      const req = request(`${server.url}/upload/storage/v1/b/${bucket.name}/o?uploadType=media&name=cut.bin`, {
+        method: 'POST',
+        headers: { 'Content-Length': '1000000', 'Content-Type': 'application/octet-stream' },
+      });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(64 * 1024));
+      setTimeout(() => req.destroy(), 100);
+    });
+    let left: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      left = (await readdir(tmp)).filter((f) => !before.includes(f));
+      if (left.length === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(left, [], 'temp files of the failed upload');
+    await expectCode(bucket.file('cut.bin').getMetadata(), 404, 'the cut upload is no object');
+  });
+
+  test("bucket names starting with 'goog' are refused, as GCS does", async () => {
+    await expectCode(storage.createBucket('goog-bucket'), 400, "'goog' prefix");
+    await expectCode(storage.createBucket('googlecloud-x'), 400, "'goog' prefix");
+    await expectCode(storage.createBucket('my-google-bucket'), 400, "'google' inside the name");
   });
 });

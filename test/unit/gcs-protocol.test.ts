@@ -164,7 +164,7 @@ describe('names', () => {
   }
   test('bucket names', () => {
     assert.equal(checkBucketName('cloudseg-input'), 'cloudseg-input');
-    for (const bad of ['.gcs-meta', 'UPPER', 'a', 'a..b', 'x/y']) assert.equal(status(() => checkBucketName(bad)), 400, bad);
+    for (const bad of ['.gcs-meta', 'UPPER', 'a', 'a..b', 'x/y', 'goog-x', 'googbucket', 'my-google-data', 'g00gle-x', '192.168.5.4']) assert.equal(status(() => checkBucketName(bad)), 400, bad);
   });
 });
 

@@ -5,9 +5,13 @@ import { badRequest } from './errors.js';
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 const MAX_OBJECT_NAME_BYTES = 1024;
 
+/** GCS's bucket naming rules that a folder name could break; Google's own names are reserved too. */
 export function checkBucketName(name: string): string {
-  if (!BUCKET_NAME.test(name) || name.includes('..')) {
+  if (!BUCKET_NAME.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
     throw badRequest(`Invalid bucket name: '${name}'`);
+  }
+  if (name.startsWith('goog') || /g[o0][o0]g[l1]e/.test(name)) {
+    throw badRequest(`Invalid bucket name: '${name}' (names starting with 'goog' or containing 'google' are reserved)`);
   }
   return name;
 }

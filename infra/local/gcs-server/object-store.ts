@@ -1,11 +1,11 @@
 // Objects on disk: a bucket is the folder <rootDir>/<bucket>, an object the file at its name, and
 // what GCS keeps beside the bytes (generation, hashes, metadata) a JSON sidecar in <rootDir>/.gcs-meta.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { hashFile, type ObjectHashes } from './checksums.js';
 import { contentTypeForName, DEFAULT_CONTENT_TYPE } from './content-types.js';
-import { fromFsError, notFound } from './errors.js';
+import { forbidden, fromFsError, notFound } from './errors.js';
 import { nextGeneration } from './generation-clock.js';
 import { KeyLock } from './key-lock.js';
 import { checkBucketName, checkObjectName } from './object-names.js';
@@ -125,7 +125,7 @@ export class ObjectStore {
       if (!object) throw notFound(`No such object: ${bucket}/${name}`);
       check(object);
       try {
-        return { object, handle: await open(this.#dataPath(bucket, name), 'r') };
+        return { object, handle: await open(await this.#containedDataPath(bucket, name), 'r') };
       } catch (err) {
         throw fromFsError(err, `${bucket}/${name}`);
       }
@@ -149,7 +149,7 @@ export class ObjectStore {
       return await this.#lock.run(key(bucket, name), async () => {
         const replaced = await this.#readLive(bucket, name);
         checkWrite(replaced, input.preconditions);
-        const dataPath = this.#dataPath(bucket, name);
+        const dataPath = await this.#containedDataPath(bucket, name);
         await this.#moveIntoPlace(input.tempPath, dataPath, `${bucket}/${name}`);
         const now = new Date().toISOString();
         const object: StoredObject = {
@@ -213,7 +213,7 @@ export class ObjectStore {
       const live = await this.#readLive(bucket, name);
       if (!live) throw notFound(`No such object: ${bucket}/${name}`);
       checkExisting(live, preconditions, `${bucket}/${name}`);
-      await unlink(this.#dataPath(bucket, name)).catch(ignoreMissing);
+      await unlink(await this.#containedDataPath(bucket, name)).catch(ignoreMissing);
       await unlink(this.#sidecarPath(bucket, name)).catch(ignoreMissing);
       await pruneEmptyDirs(dirname(this.#dataPath(bucket, name)), this.bucketDir(bucket));
       await pruneEmptyDirs(dirname(this.#sidecarPath(bucket, name)), this.metaDir('objects', bucket));
@@ -229,7 +229,7 @@ export class ObjectStore {
   async adopt(bucket: string, name: string): Promise<Committed | null> {
     checkObjectName(name);
     return this.#lock.run(key(bucket, name), async () => {
-      const dataPath = this.#dataPath(bucket, name);
+      const dataPath = await this.#containedDataPath(bucket, name);
       let before: FileStamp;
       try {
         before = await stampOf(dataPath);
@@ -290,7 +290,7 @@ export class ObjectStore {
     const sidecar = await this.#readSidecar(bucket, name);
     if (!sidecar) return null;
     try {
-      await stat(this.#dataPath(bucket, name));
+      await stat(await this.#containedDataPath(bucket, name));
       return sidecar;
     } catch (err) {
       if (isMissing(err)) return null; // deleted by a person: the object is gone
@@ -326,6 +326,36 @@ export class ObjectStore {
         throw fromFsError(err, what);
       }
     }
+  }
+
+  /**
+   * The object's path, once it is certain that it stays inside the bucket folder after symlinks
+   * are resolved: a link inside a bucket folder to a folder (or file) elsewhere must not let a read
+   * or an upload reach outside the data folder. The deepest part of the path that exists is what
+   * the file system would follow; everything below it gets created as real folders.
+   */
+  async #containedDataPath(bucket: string, name: string): Promise<string> {
+    const path = this.#dataPath(bucket, name);
+    const bucketReal = await realpath(this.bucketDir(bucket)).catch(() => null);
+    if (bucketReal === null) throw notFound(`The specified bucket does not exist: ${bucket}`);
+    for (let existing = path; existing.length >= this.bucketDir(bucket).length; existing = dirname(existing)) {
+      let real: string;
+      try {
+        real = await realpath(existing);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code === 'ENOTDIR') continue;
+        if (code !== 'ENOENT') throw fromFsError(err, `${bucket}/${name}`);
+        // There but unresolvable: a dangling symlink, which a write or mkdir would follow.
+        if (await lstat(existing).then(() => true, () => false)) throw forbidden(`${bucket}/${name} goes through a dangling symlink; the local server refuses it`);
+        continue;
+      }
+      if (real !== bucketReal && !real.startsWith(bucketReal + sep)) {
+        throw forbidden(`${bucket}/${name} resolves (through a symlink) to ${real}, outside the bucket folder; the local server refuses it`);
+      }
+      return path;
+    }
+    return path;
   }
 
   #dataPath(bucket: string, name: string): string {
