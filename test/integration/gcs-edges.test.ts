@@ -126,4 +126,45 @@ describe('local GCS server edges with the real storage client', () => {
     await expectCode(storage.createBucket('googlecloud-x'), 400, "'goog' prefix");
     await expectCode(storage.createBucket('my-google-bucket'), 400, "'google' inside the name");
   });
+
+  test("names a file path cannot hold are GCS names: 'dir/', 'a' beside 'a/b', 'a//b', '../x'", async () => {
+    const bucket = await newBucket();
+    const bodies: Record<string, string> = {
+      'dir/': '',
+      'dir/x.txt': 'x',
+      a: 'file a', // then a folder a/ is needed
+      'a/b': 'file a/b',
+      'c/d': 'file c/d', // then a file where the folder c/ is
+      c: 'file c',
+      'a//b': 'double slash',
+      '../x': 'dot dot',
+      'e/./f': 'dot',
+    };
+    for (const [name, body] of Object.entries(bodies)) {
+      await bucket.file(name).save(body, { resumable: name.length % 2 === 0 });
+    }
+    for (const [name, body] of Object.entries(bodies)) {
+      const [bytes] = await bucket.file(name).download();
+      assert.equal(bytes.toString(), body, name);
+    }
+    const [files] = await bucket.getFiles();
+    assert.deepEqual(files.map((f) => f.name), Object.keys(bodies).sort());
+    const [, , top] = await bucket.getFiles({ delimiter: '/', autoPaginate: false });
+    const listing = top as { items?: { name: string }[]; prefixes?: string[] };
+    assert.deepEqual(listing.items?.map((i) => i.name), ['a', 'c']);
+    assert.deepEqual(listing.prefixes, ['../', 'a/', 'c/', 'dir/', 'e/']);
+    // Nothing was written outside the bucket folder or the server's metadata.
+    assert.deepEqual((await readdir(rootDir)).sort(), ['.gcs-meta', ...(await storage.getBuckets())[0].map((b) => b.name)].sort());
+
+    // Overwrites and preconditions work the same wherever the bytes live.
+    const [meta] = await bucket.file('a').getMetadata();
+    await expectCode(bucket.file('a').save('stale', { preconditionOpts: { ifGenerationMatch: 1 } }), 412, 'stale overwrite of a');
+    await bucket.file('a').save('file a, again', { preconditionOpts: { ifGenerationMatch: Number(meta.generation) } });
+    assert.equal((await bucket.file('a').download())[0].toString(), 'file a, again');
+
+    for (const name of Object.keys(bodies)) await bucket.file(name).delete();
+    assert.deepEqual((await bucket.getFiles())[0], []);
+    await bucket.delete();
+    assert.equal((await bucket.exists())[0], false);
+  });
 });

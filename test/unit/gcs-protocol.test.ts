@@ -8,7 +8,7 @@ import { GcsApiError } from '../../infra/local/gcs-server/errors.js';
 import { listPage, parseListQuery } from '../../infra/local/gcs-server/listing.js';
 import { boundaryOf, parseMultipart } from '../../infra/local/gcs-server/multipart.js';
 import { messageFor } from '../../infra/local/gcs-server/notification-events.js';
-import { checkBucketName, checkObjectName } from '../../infra/local/gcs-server/object-names.js';
+import { checkBucketName, checkObjectName, plainSegments } from '../../infra/local/gcs-server/object-names.js';
 import { checkExisting, checkWrite, isNotModified, parsePreconditions } from '../../infra/local/gcs-server/preconditions.js';
 import { routeOf, splitTarget } from '../../infra/local/gcs-server/routes.js';
 import { parseContentRange } from '../../infra/local/gcs-server/uploads.js';
@@ -156,12 +156,16 @@ describe('preconditions', () => {
 });
 
 describe('names', () => {
-  for (const good of ['a', 'a/b/c.tif', 'with space/ü.png', '.hidden', 'a..b']) {
+  for (const good of ['a', 'a/b/c.tif', 'with space/ü.png', '.hidden', 'a..b', 'dir/', 'a//b', '../x', 'a/../b', '/abs']) {
     test(`accepts ${JSON.stringify(good)}`, () => assert.equal(checkObjectName(good), good));
   }
-  for (const bad of ['', '..', '../x', 'a/../b', 'a/./b', 'a//b', '/abs', 'dir/', 'nul\u0000', 'x'.repeat(1025)]) {
+  for (const bad of ['', '.', '..', 'nul\u0000', 'cr\r', 'x'.repeat(1025), '.well-known/acme-challenge/t']) {
     test(`rejects ${JSON.stringify(bad.slice(0, 20))}`, () => assert.equal(status(() => checkObjectName(bad)), 400));
   }
+  test('plainSegments: a file path only when the file system keeps every segment', () => {
+    assert.deepEqual(plainSegments('a/b/c.tif'), ['a', 'b', 'c.tif']);
+    for (const name of ['dir/', 'a//b', '../x', 'a/./b', 'a/../b', '/abs']) assert.equal(plainSegments(name), null, name);
+  });
   test('bucket names', () => {
     assert.equal(checkBucketName('cloudseg-input'), 'cloudseg-input');
     for (const bad of ['.gcs-meta', 'UPPER', 'a', 'a..b', 'x/y', 'goog-x', 'googbucket', 'my-google-data', 'g00gle-x', '192.168.5.4']) assert.equal(status(() => checkBucketName(bad)), 400, bad);
