@@ -5,12 +5,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRange } from '../../infra/local/gcs-server/downloads.js';
 import { GcsApiError } from '../../infra/local/gcs-server/errors.js';
+import { FaultInjector, parseFault } from '../../infra/local/gcs-server/fault-injection.js';
 import { listPage, parseListQuery } from '../../infra/local/gcs-server/listing.js';
 import { boundaryOf, parseMultipart } from '../../infra/local/gcs-server/multipart.js';
 import { messageFor } from '../../infra/local/gcs-server/notification-events.js';
 import { checkBucketName, checkObjectName, plainSegments } from '../../infra/local/gcs-server/object-names.js';
 import { checkExisting, checkWrite, isNotModified, parsePreconditions } from '../../infra/local/gcs-server/preconditions.js';
-import { routeOf, splitTarget } from '../../infra/local/gcs-server/routes.js';
+import { operationOf, routeOf, splitTarget } from '../../infra/local/gcs-server/routes.js';
 import { parseContentRange } from '../../infra/local/gcs-server/uploads.js';
 import { nextGeneration } from '../../infra/local/gcs-server/generation-clock.js';
 import type { NotificationConfig } from '../../infra/local/gcs-server/bucket-store.js';
@@ -247,4 +248,35 @@ test('generations strictly increase, even within one microsecond', () => {
   const gens = Array.from({ length: 1000 }, nextGeneration).map(BigInt);
   for (let i = 1; i < gens.length; i++) assert.ok(gens[i]! > gens[i - 1]!);
   assert.equal(gens[0]!.toString().length, 16);
+});
+
+describe('fault injection', () => {
+  test('instructions the testbench spells', () => {
+    assert.deepEqual(parseFault('return-503'), { kind: 'status', status: 503 });
+    assert.deepEqual(parseFault('return-429'), { kind: 'status', status: 429 });
+    assert.deepEqual(parseFault('return-reset-connection'), { kind: 'reset' });
+    assert.deepEqual(parseFault('return-broken-stream-after-256K'), { kind: 'broken-stream', afterBytes: 256 * 1024 });
+    for (const bad of ['return-', 'return-99', 'return-503-after-1K', 'stall-always', 'explode']) assert.equal(status(() => parseFault(bad)), 400, bad);
+  });
+  test('instructions are consumed in order, per operation; completed when none is left', () => {
+    const faults = new FaultInjector();
+    const { id } = faults.create({ instructions: { 'storage.objects.get': ['return-503', 'return-reset-connection'], 'storage.objects.list': ['return-429'] } });
+    assert.equal(faults.take(id, 'storage.objects.delete'), null);
+    assert.deepEqual(faults.take(id, 'storage.objects.get'), { kind: 'status', status: 503 });
+    assert.deepEqual(faults.take(id, 'storage.objects.list'), { kind: 'status', status: 429 });
+    assert.equal(faults.get(id).completed, false);
+    assert.deepEqual(faults.take(id, 'storage.objects.get'), { kind: 'reset' });
+    assert.equal(faults.get(id).completed, true);
+    assert.equal(faults.take(id, 'storage.objects.get'), null);
+    assert.equal(status(() => faults.take('nope', 'storage.objects.get')), 404);
+    assert.equal(status(() => faults.create({ instructions: { 'storage.objects.compose': ['return-503'] } })), 400);
+  });
+  test('operationOf names what a request does', () => {
+    assert.equal(operationOf(routeOf('/b/in/o/x')!, 'GET'), 'storage.objects.get');
+    assert.equal(operationOf(routeOf('/download/storage/v1/b/in/o/x')!, 'GET'), 'storage.objects.get');
+    assert.equal(operationOf(routeOf('/resumable/upload/storage/v1/b/in/o')!, 'PUT'), 'storage.objects.insert');
+    assert.equal(operationOf(routeOf('/b/in/o')!, 'GET'), 'storage.objects.list');
+    assert.equal(operationOf(routeOf('/b')!, 'POST'), 'storage.buckets.insert');
+    assert.equal(operationOf(routeOf('/b/in/o/x')!, 'POST'), null);
+  });
 });

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../shared/logging.js';
 import type { BucketStore } from './bucket-store.js';
 import { sendMedia } from './downloads.js';
+import { FaultInjector, type Fault, type FaultOperation } from './fault-injection.js';
 import { badRequest, GcsApiError, notImplemented } from './errors.js';
 import { listPage, parseListQuery } from './listing.js';
 import type { Notifier } from './notifications.js';
@@ -20,6 +21,7 @@ export interface RouteDeps {
   buckets: BucketStore;
   uploads: Uploads;
   notifier: Notifier;
+  faults: FaultInjector;
   baseUrl: string;
   logger: Logger | undefined;
 }
@@ -91,10 +93,22 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
 async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { rawPath, query } = splitTarget(req.url ?? '/');
   const method = req.method ?? 'GET';
+  if (/^\/retry_tests?(?:\/|$)/.test(rawPath)) return retryTestRequest(deps.faults, req, res, rawPath, method);
   const route = routeOf(rawPath);
   // Answering 404 here would make clients report a missing bucket or object; 501 names the gap.
   if (!route) throw notImplemented(`The local GCS server speaks only the JSON API (/storage/v1/b/...); not ${method} ${rawPath}`);
   if (route.kind === 'unsupported') throw notImplemented(`The local GCS server does not implement '${route.what}': ${method} ${rawPath}`);
+  const fault = takeFault(deps.faults, req, route, method);
+  if (fault?.kind === 'status') {
+    req.resume();
+    return sendJson(res, fault.status, injectedErrorBody(fault.status));
+  }
+  if (fault?.kind === 'reset' || (fault?.kind === 'broken-stream' && !(route.kind === 'object' && isMediaRead(route, method, query)))) {
+    // A TCP RST, as a dropped connection looks to the client (ECONNRESET), not a clean close.
+    req.socket.resetAndDestroy();
+    return;
+  }
+  const breakAfterBytes = fault?.kind === 'broken-stream' ? fault.afterBytes : undefined;
   const { store, buckets, baseUrl } = deps;
   switch (route.kind) {
     case 'upload':
@@ -123,7 +137,7 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
       if (method === 'GET') return listObjects(deps, res, route.bucket, query);
       break;
     case 'object':
-      return objectRequest(deps, req, res, route, method, query);
+      return objectRequest(deps, req, res, route, method, query, breakAfterBytes);
     case 'notifications':
       if (method === 'POST') {
         const created = await buckets.addNotification(route.bucket, await readJsonObject(req));
@@ -152,13 +166,12 @@ async function objectRequest(
   route: { bucket: string; name: string; media: boolean },
   method: string,
   query: URLSearchParams,
+  breakAfterBytes: number | undefined,
 ): Promise<void> {
   const { store, notifier, baseUrl } = deps;
   const { bucket, name } = route;
   await store.requireBucket(bucket);
-  if ((method === 'GET' || method === 'HEAD') && (route.media || query.get('alt') === 'media')) {
-    return sendMedia(store, req, res, bucket, name, query);
-  }
+  if (isMediaRead(route, method, query)) return sendMedia(store, req, res, bucket, name, query, { breakAfterBytes });
   const preconditions = parsePreconditions(query);
   if (method === 'GET') {
     const object = await store.get(bucket, name);
@@ -195,6 +208,52 @@ async function listObjects(deps: RouteDeps, res: ServerResponse, bucket: string,
   if (page.prefixes.length > 0) body.prefixes = page.prefixes;
   if (page.nextPageToken) body.nextPageToken = page.nextPageToken;
   return sendJson(res, 200, body);
+}
+
+function isMediaRead(route: { media: boolean }, method: string, query: URLSearchParams): boolean {
+  return (method === 'GET' || method === 'HEAD') && (route.media || query.get('alt') === 'media');
+}
+
+/** The testbench name of the operation a request performs, for fault injection. */
+export function operationOf(route: Route, method: string): FaultOperation | null {
+  const byMethod: Partial<Record<Route['kind'], Record<string, FaultOperation>>> = {
+    buckets: { GET: 'storage.buckets.list', POST: 'storage.buckets.insert' },
+    bucket: { GET: 'storage.buckets.get', DELETE: 'storage.buckets.delete' },
+    objects: { GET: 'storage.objects.list' },
+    object: { GET: 'storage.objects.get', HEAD: 'storage.objects.get', PATCH: 'storage.objects.patch', PUT: 'storage.objects.update', DELETE: 'storage.objects.delete' },
+    // Every request of an upload (the resumable session, each chunk) is part of objects.insert.
+    upload: { POST: 'storage.objects.insert', PUT: 'storage.objects.insert' },
+    notifications: { GET: 'storage.notifications.list', POST: 'storage.notifications.insert' },
+    notification: { GET: 'storage.notifications.get', DELETE: 'storage.notifications.delete' },
+  };
+  return byMethod[route.kind]?.[method] ?? null;
+}
+
+function takeFault(faults: FaultInjector, req: IncomingMessage, route: Route, method: string): Fault | null {
+  const id = req.headers['x-retry-test-id'];
+  if (typeof id !== 'string' || id === '') return null;
+  const operation = operationOf(route, method);
+  return operation ? faults.take(id, operation) : null;
+}
+
+const INJECTED_REASONS: Record<number, string> = { 408: 'requestTimeout', 429: 'rateLimitExceeded', 500: 'backendError', 502: 'badGateway', 503: 'backendError', 504: 'gatewayTimeout' };
+
+function injectedErrorBody(status: number) {
+  const message = `Injected by the local GCS server's fault injection (return-${status})`;
+  return { error: { code: status, message, errors: [{ domain: 'global', reason: INJECTED_REASONS[status] ?? 'injectedFault', message }] } };
+}
+
+/** The testbench's retry test resource: POST /retry_test, GET /retry_test/{id}, GET /retry_tests, DELETE /retry_test/{id}. */
+async function retryTestRequest(faults: FaultInjector, req: IncomingMessage, res: ServerResponse, rawPath: string, method: string): Promise<void> {
+  if (rawPath === '/retry_test' && method === 'POST') return sendJson(res, 200, faults.create(await readJsonObject(req)));
+  if (rawPath === '/retry_tests' && method === 'GET') return sendJson(res, 200, { retry_test: faults.list() });
+  const one = /^\/retry_test\/([0-9a-f]+)$/.exec(rawPath);
+  if (one && method === 'GET') return sendJson(res, 200, faults.get(one[1]!));
+  if (one && method === 'DELETE') {
+    faults.delete(one[1]!);
+    return sendEmpty(res, 200);
+  }
+  throw notImplemented(`The local GCS server does not implement ${method} ${rawPath}`);
 }
 
 function patchBodyOf(body: Record<string, unknown>): PatchBody {
