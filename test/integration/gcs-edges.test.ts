@@ -167,4 +167,14 @@ describe('local GCS server edges with the real storage client', () => {
     await bucket.delete();
     assert.equal((await bucket.exists())[0], false);
   });
+
+  test('a file deleted by hand leaves no trace that blocks new names beneath it', async () => {
+    const bucket = await newBucket();
+    await bucket.file('a').save('a', { resumable: false });
+    await rm(join(server.bucketDir(bucket.name), 'a')); // its sidecar stays behind
+    await bucket.file('a/b').save('under a', { resumable: false });
+    assert.equal((await bucket.file('a/b').download())[0].toString(), 'under a');
+    assert.equal((await bucket.file('a').exists())[0], false);
+    assert.deepEqual((await bucket.getFiles())[0].map((f) => f.name), ['a/b']);
+  });
 });

@@ -3,7 +3,7 @@
 // bytes (generation, hashes, metadata) a JSON sidecar in <rootDir>/.gcs-meta.
 import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { hashFile, type ObjectHashes } from './checksums.js';
 import { contentTypeForName, DEFAULT_CONTENT_TYPE } from './content-types.js';
 import { forbidden, fromFsError, GcsApiError, notFound } from './errors.js';
@@ -155,6 +155,7 @@ export class ObjectStore {
         const replaced = live?.object ?? null;
         checkWrite(replaced, input.preconditions);
         const at = await this.#placeUpload(bucket, name, input.tempPath, live?.at);
+        if (at.kind === 'plain') await this.#dropStaleSidecars(bucket, at);
         const dataPath = at.dataPath;
         const now = new Date().toISOString();
         const object: StoredObject = {
@@ -359,6 +360,28 @@ export class ObjectStore {
       throw fromFsError(err, `${bucket}/${name}`);
     }
     return overflow;
+  }
+
+  /**
+   * A file deleted by hand leaves its sidecar; as a file in the sidecar tree it would block the
+   * folder a new object beneath that name needs (`a` gone, `a/b` uploaded). Sidecars on the way
+   * whose object file is gone are dropped; a live one cannot be there (the upload went to overflow).
+   */
+  async #dropStaleSidecars(bucket: string, at: ObjectLocation): Promise<void> {
+    const root = this.metaDir('objects', bucket);
+    let current = root;
+    for (const segment of relative(root, dirname(at.sidecarPath)).split(sep)) {
+      if (segment === '') return;
+      current = join(current, segment);
+      const entry = await lstat(current).catch(() => null);
+      if (!entry) return;
+      if (entry.isDirectory()) continue;
+      const dataPath = join(this.bucketDir(bucket), relative(root, current));
+      const live = await stat(dataPath).then((s) => s.isFile(), () => false);
+      if (live) return;
+      await unlink(current).catch(ignoreMissing);
+      return;
+    }
   }
 
   async #readSidecar(at: ObjectLocation): Promise<StoredObject | null> {
