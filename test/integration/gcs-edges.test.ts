@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promise
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Storage } from '@google-cloud/storage';
 import { startGcsServer, type GcsServer } from '../../infra/local/gcs-server/index.js';
 
@@ -61,8 +62,8 @@ describe('local GCS server edges with the real storage client', () => {
     await bucket.file('x.txt').save('x', { resumable: false });
     const aclError = await expectCode(bucket.file('x.txt').acl.get(), 501, 'object ACL');
     assert.match(aclError.message, /acl/);
-    const copyError = await expectCode(bucket.file('x.txt').copy('y.txt'), 501, 'copy (rewriteTo)');
-    assert.match(copyError.message, /rewriteTo/);
+    const moveError = await expectCode(bucket.file('x.txt').moveFileAtomic('y.txt'), 501, 'atomic move (moveTo)');
+    assert.match(moveError.message, /moveTo/);
     await expectCode(bucket.iam.getPolicy(), 501, 'bucket IAM');
     // XML API (and signed URLs, which are XML API URLs): not a 404 that reads as "no such bucket".
     const xml = await fetch(`${server.url}/${bucket.name}/x.txt?X-Goog-Signature=abc`);
@@ -176,5 +177,37 @@ describe('local GCS server edges with the real storage client', () => {
     assert.equal((await bucket.file('a/b').download())[0].toString(), 'under a');
     assert.equal((await bucket.file('a').exists())[0], false);
     assert.deepEqual((await bucket.getFiles())[0].map((f) => f.name), ['a/b']);
+  });
+
+  test('copy and rewrite (same and other bucket) and compose, with preconditions and metadata', async () => {
+    const a = await newBucket();
+    const b = await newBucket();
+    const one = randomBytes(70_000);
+    const two = randomBytes(30_000);
+    await a.file('one.bin').save(one, { resumable: false, metadata: { contentType: 'image/tiff', metadata: { k: 'v' } } });
+    await a.file('two.bin').save(two, { resumable: false });
+
+    await a.file('one.bin').copy(b.file('copied/one.bin'));
+    const [copied] = await b.file('copied/one.bin').getMetadata();
+    assert.equal(copied.contentType, 'image/tiff', 'metadata comes from the source');
+    assert.deepEqual(copied.metadata, { k: 'v' });
+    assert.ok((await b.file('copied/one.bin').download())[0].equals(one));
+    await a.file('two.bin').move(a.file('moved.bin'));
+    assert.equal((await a.file('two.bin').exists())[0], false);
+    assert.ok((await a.file('moved.bin').download())[0].equals(two));
+    await expectCode(a.file('one.bin').copy(b.file('copied/one.bin'), { preconditionOpts: { ifGenerationMatch: 0 } }), 412, 'copy onto an existing object with ifGenerationMatch=0');
+    await expectCode(a.file('missing.bin').copy(b.file('x.bin')), 404, 'copy of a missing source');
+
+    await a.combine(['one.bin', 'moved.bin'], 'combined.bin');
+    const [combined] = await a.file('combined.bin').getMetadata();
+    assert.equal(combined.componentCount, 2);
+    assert.equal(combined.md5Hash, undefined, 'composite objects have no md5, as in GCS');
+    assert.equal(combined.size, String(one.length + two.length));
+    // Downloads are still validated (crc32c only).
+    assert.ok((await a.file('combined.bin').download())[0].equals(Buffer.concat([one, two])));
+    await a.combine(['combined.bin', 'one.bin'], 'combined.bin');
+    assert.equal((await a.file('combined.bin').getMetadata())[0].componentCount, 3);
+    await expectCode(a.combine(['one.bin', 'nope.bin'], 'bad.bin'), 404, 'compose with a missing source');
+    assert.deepEqual(await readdir(join(rootDir, '.gcs-meta', 'tmp')), [], 'no temp files left');
   });
 });

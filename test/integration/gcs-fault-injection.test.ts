@@ -78,7 +78,7 @@ describe('fault injection with the real storage client', () => {
   const bucketOf = (storage: Storage, name: string): Bucket => storage.bucket(name);
 
   test('the retry test resource validates instructions and reports what is left', async () => {
-    const bad = await fetch(`${server.url}/retry_test`, { method: 'POST', body: JSON.stringify({ instructions: { 'storage.objects.compose': ['return-503'] } }) });
+    const bad = await fetch(`${server.url}/retry_test`, { method: 'POST', body: JSON.stringify({ instructions: { 'storage.objects.restore': ['return-503'] } }) });
     assert.equal(bad.status, 400);
     const badInstruction = await fetch(`${server.url}/retry_test`, { method: 'POST', body: JSON.stringify({ instructions: { 'storage.objects.get': ['explode'] } }) });
     assert.equal(badInstruction.status, 400);

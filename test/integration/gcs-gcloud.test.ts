@@ -60,8 +60,12 @@ describe('gcloud storage against the local GCS server', { skip: MISSING || false
   });
 
   async function gcloud(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return gcloudWith({}, ...args);
+  }
+
+  async function gcloudWith(extraEnv: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
     try {
-      return await run('gcloud', ['storage', ...args], { env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
+      return await run('gcloud', ['storage', ...args], { env: { ...env, ...extraEnv }, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       assert.fail(`gcloud storage ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
@@ -135,5 +139,44 @@ describe('gcloud storage against the local GCS server', { skip: MISSING || false
     );
     assert.ok(failed !== null, 'cp of a missing object fails');
     assert.doesNotMatch(failed, new RegExp(`gs://${bucket} not found`));
+  });
+
+  test('split transfers: parallel composite upload (compose, parts deleted) and sliced download', async () => {
+    // gcloud splits files above 150 MiB; these thresholds make it split a 7 MiB file the same way.
+    const split = {
+      CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED: 'True',
+      CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_THRESHOLD: '1M',
+      CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_COMPONENT_SIZE: '2M',
+      // Parts are deleted only when uploaded resumably (gcloud finds them by their tracker files).
+      CLOUDSDK_STORAGE_RESUMABLE_THRESHOLD: '1M',
+      CLOUDSDK_STORAGE_SLICED_OBJECT_DOWNLOAD_THRESHOLD: '1M',
+      CLOUDSDK_STORAGE_SLICED_OBJECT_DOWNLOAD_COMPONENT_SIZE: '2M',
+    };
+    const bytes = randomBytes(7 * 1024 * 1024);
+    await writeFile(join(work, 'split.bin'), bytes);
+    await gcloudWith(split, 'cp', join(work, 'split.bin'), `gs://${bucket}/split/split.bin`);
+    const [meta] = await storage.bucket(bucket).file('split/split.bin').getMetadata();
+    assert.equal(meta.componentCount, 4, 'composed from 4 parts');
+    assert.equal(meta.size, String(bytes.length));
+    const [all] = await storage.bucket(bucket).getFiles();
+    assert.deepEqual(all.filter((f) => f.name.startsWith('gcloud/tmp/')).map((f) => f.name), [], 'temporary parts deleted');
+    await gcloudWith(split, 'cp', `gs://${bucket}/split/split.bin`, join(work, 'split.down'));
+    assert.ok((await readFile(join(work, 'split.down'))).equals(bytes));
+  });
+
+  test('mv and cp between buckets (rewrite), rm -r, buckets create and delete', async () => {
+    const other = `gcloud-other-${process.pid}`;
+    await gcloud('buckets', 'create', `gs://${other}`);
+    await writeFile(join(work, 'mv.txt'), 'move me');
+    await gcloud('cp', join(work, 'mv.txt'), `gs://${bucket}/mv/mv.txt`);
+    await gcloud('cp', `gs://${bucket}/mv/mv.txt`, `gs://${other}/copied.txt`);
+    await gcloud('mv', `gs://${bucket}/mv/mv.txt`, `gs://${other}/moved/mv.txt`);
+    assert.equal((await storage.bucket(bucket).file('mv/mv.txt').exists())[0], false);
+    assert.equal((await storage.bucket(other).file('moved/mv.txt').download())[0].toString(), 'move me');
+    assert.equal((await storage.bucket(other).file('copied.txt').download())[0].toString(), 'move me');
+    await gcloud('rm', '-r', `gs://${other}/moved`);
+    assert.deepEqual((await storage.bucket(other).getFiles())[0].map((f) => f.name), ['copied.txt']);
+    await gcloud('rm', '-r', `gs://${other}`);
+    assert.equal((await storage.bucket(other).exists())[0], false, 'rm -r removed the bucket too');
   });
 });

@@ -197,9 +197,10 @@ describe('routeOf', () => {
   });
   test('sub-resources are named as unsupported, not mistaken for objects', () => {
     assert.deepEqual(routeOf('/storage/v1/b/in/o/x.tif/acl'), { kind: 'unsupported', what: 'acl' });
-    assert.deepEqual(routeOf('/b/in/o/x.tif/rewriteTo/b/out/o/y.tif'), { kind: 'unsupported', what: 'rewriteTo' });
+    assert.deepEqual(routeOf('/b/in/o/x.tif/rewriteTo/b/out/o/y%2Fz.tif'), { kind: 'rewrite', sourceBucket: 'in', sourceName: 'x.tif', bucket: 'out', name: 'y/z.tif' });
+    assert.deepEqual(routeOf('/b/in/o/x.tif/moveTo/o/y.tif'), { kind: 'unsupported', what: 'moveTo' });
     assert.deepEqual(routeOf('/b/in/iam'), { kind: 'unsupported', what: 'iam' });
-    assert.deepEqual(routeOf('/b/in/o/x.tif/compose'), { kind: 'unsupported', what: 'compose' });
+    assert.deepEqual(routeOf('/b/in/o/x.tif/compose'), { kind: 'compose', bucket: 'in', name: 'x.tif' });
   });
   test('splitTarget keeps the path as sent', () => {
     const { rawPath, query } = splitTarget('/b/in/o/..?alt=media&x=%2F');
@@ -269,7 +270,7 @@ describe('fault injection', () => {
     assert.equal(faults.get(id).completed, true);
     assert.equal(faults.take(id, 'storage.objects.get'), null);
     assert.equal(status(() => faults.take('nope', 'storage.objects.get')), 404);
-    assert.equal(status(() => faults.create({ instructions: { 'storage.objects.compose': ['return-503'] } })), 400);
+    assert.equal(status(() => faults.create({ instructions: { 'storage.objects.restore': ['return-503'] } })), 400);
   });
   test('operationOf names what a request does', () => {
     assert.equal(operationOf(routeOf('/b/in/o/x')!, 'GET'), 'storage.objects.get');

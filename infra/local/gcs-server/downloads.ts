@@ -86,7 +86,7 @@ function mediaHeaders(object: StoredObject): Record<string, string> {
     'Accept-Ranges': 'bytes',
     ETag: `"${etagOf(object)}"`,
     'Last-Modified': new Date(object.updated).toUTCString(),
-    'x-goog-hash': `crc32c=${object.crc32c},md5=${object.md5Hash}`,
+    'x-goog-hash': object.componentCount === undefined ? `crc32c=${object.crc32c},md5=${object.md5Hash}` : `crc32c=${object.crc32c}`,
     'x-goog-generation': object.generation,
     'x-goog-metageneration': object.metageneration,
     'x-goog-storage-class': 'STANDARD',

@@ -42,6 +42,8 @@ export interface StoredObject extends WritableFields {
   timeCreated: string;
   updated: string;
   file: FileStamp;
+  /** Set on composed objects: how many non-composite objects they were built from. */
+  componentCount?: number;
 }
 
 /** A completed write: the new live object and the one it replaced, if any. */
@@ -145,6 +147,7 @@ export class ObjectStore {
     size: number;
     fields: WritableFields;
     preconditions: Preconditions;
+    componentCount?: number;
   }): Promise<Committed> {
     const { bucket, name } = input;
     checkObjectName(name);
@@ -172,6 +175,7 @@ export class ObjectStore {
           updated: now,
           file: await stampOf(dataPath),
         };
+        if (input.componentCount !== undefined) object.componentCount = input.componentCount;
         await this.#writeSidecar(object, at);
         return { object, replaced };
       });

@@ -3,12 +3,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../shared/logging.js';
 import type { BucketStore } from './bucket-store.js';
+import { composeObject } from './compose.js';
+import { copyObject } from './rewrite.js';
 import { sendMedia } from './downloads.js';
 import { FaultInjector, type Fault, type FaultOperation } from './fault-injection.js';
 import { badRequest, GcsApiError, notImplemented } from './errors.js';
 import { listPage, parseListQuery } from './listing.js';
 import type { Notifier } from './notifications.js';
-import { bucketResource, notificationResource, objectResource } from './object-resource.js';
+import { bucketResource, notificationResource, objectResource, storageLayoutResource } from './object-resource.js';
 import { checkBucketName } from './object-names.js';
 import type { ObjectStore, PatchBody, StoredObject } from './object-store.js';
 import { checkExisting, parsePreconditions } from './preconditions.js';
@@ -35,7 +37,11 @@ export type Route =
   | { kind: 'object'; bucket: string; name: string; media: boolean }
   | { kind: 'notifications'; bucket: string }
   | { kind: 'notification'; bucket: string; id: string }
-  /** A JSON API path this server knows but does not serve (ACLs, IAM, rewrite, compose, ...). */
+  | { kind: 'compose'; bucket: string; name: string }
+  | { kind: 'storageLayout'; bucket: string }
+  | { kind: 'managedFolders'; bucket: string }
+  | { kind: 'rewrite' | 'copy'; sourceBucket: string; sourceName: string; bucket: string; name: string }
+  /** A JSON API path this server knows but does not serve (ACLs, IAM, rewrite, copy, ...). */
   | { kind: 'unsupported'; what: string };
 
 /**
@@ -61,10 +67,19 @@ export function routeOf(rawPath: string): Route | null {
   if (rest === '/' || rest === '/o/') throw badRequest("Object names '.' and '..' are not valid in GCS (a URL parser folded them into this path)");
   if (rest === '/o') return { kind: 'objects', bucket };
   if (rest === '/notificationConfigs') return { kind: 'notifications', bucket };
+  if (rest === '/storageLayout') return { kind: 'storageLayout', bucket };
+  if (rest === '/managedFolders') return { kind: 'managedFolders', bucket };
   const object = /^\/o\/([^/]+)$/.exec(rest);
   if (object) return { kind: 'object', bucket, name: decode(object[1]!), media: false };
   const notification = /^\/notificationConfigs\/([^/]+)$/.exec(rest);
   if (notification) return { kind: 'notification', bucket, id: decode(notification[1]!) };
+  const copy = /^\/o\/([^/]+)\/(rewriteTo|copyTo)\/b\/([^/]+)\/o\/([^/]+)$/.exec(rest);
+  if (copy) {
+    const kind = copy[2] === 'rewriteTo' ? 'rewrite' : 'copy';
+    return { kind, sourceBucket: bucket, sourceName: decode(copy[1]!), bucket: decode(copy[3]!), name: decode(copy[4]!) };
+  }
+  const compose = /^\/o\/([^/]+)\/compose$/.exec(rest);
+  if (compose) return { kind: 'compose', bucket, name: decode(compose[1]!) };
   // Sub-resources (object names are fully percent-encoded, so a further '/' starts one).
   const sub = /^\/o\/[^/]+\/([^/]+)/.exec(rest) ?? /^\/([^/]+)/.exec(rest);
   return { kind: 'unsupported', what: sub![1]! };
@@ -138,6 +153,31 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
       break;
     case 'object':
       return objectRequest(deps, req, res, route, method, query, breakAfterBytes);
+    case 'storageLayout':
+      // gcloud storage asks before recursive operations whether the bucket has folders (HNS).
+      if (method === 'GET') return sendJson(res, 200, storageLayoutResource(await buckets.get(route.bucket)));
+      break;
+    case 'managedFolders':
+      // No managed folders (they carry IAM, which this server does not have); gcloud lists them
+      // before it deletes a bucket.
+      if (method === 'GET') {
+        await store.requireBucket(route.bucket);
+        return sendJson(res, 200, { kind: 'storage#managedFolders' });
+      }
+      break;
+    case 'rewrite':
+    case 'copy':
+      if (method === 'POST') {
+        await store.requireBucket(route.sourceBucket);
+        return copyObject(deps, req, res, route, query);
+      }
+      break;
+    case 'compose':
+      if (method === 'POST') {
+        await store.requireBucket(route.bucket);
+        return composeObject(deps, req, res, route.bucket, route.name, query);
+      }
+      break;
     case 'notifications':
       if (method === 'POST') {
         const created = await buckets.addNotification(route.bucket, await readJsonObject(req));
@@ -219,8 +259,13 @@ export function operationOf(route: Route, method: string): FaultOperation | null
   const byMethod: Partial<Record<Route['kind'], Record<string, FaultOperation>>> = {
     buckets: { GET: 'storage.buckets.list', POST: 'storage.buckets.insert' },
     bucket: { GET: 'storage.buckets.get', DELETE: 'storage.buckets.delete' },
+    storageLayout: { GET: 'storage.buckets.getStorageLayout' },
+    managedFolders: { GET: 'storage.managedFolders.list' },
     objects: { GET: 'storage.objects.list' },
     object: { GET: 'storage.objects.get', HEAD: 'storage.objects.get', PATCH: 'storage.objects.patch', PUT: 'storage.objects.update', DELETE: 'storage.objects.delete' },
+    compose: { POST: 'storage.objects.compose' },
+    rewrite: { POST: 'storage.objects.rewrite' },
+    copy: { POST: 'storage.objects.copy' },
     // Every request of an upload (the resumable session, each chunk) is part of objects.insert.
     upload: { POST: 'storage.objects.insert', PUT: 'storage.objects.insert' },
     notifications: { GET: 'storage.notifications.list', POST: 'storage.notifications.insert' },

@@ -250,7 +250,8 @@ async function recoverSession(session: ResumableSession): Promise<void> {
   session.received = hasher.size;
 }
 
-function fieldsOf(metadata: Record<string, unknown>): WritableFields {
+/** The writable fields of an object resource sent by a client (upload metadata, compose destination). */
+export function fieldsOf(metadata: Record<string, unknown>): WritableFields {
   const fields: WritableFields = {};
   for (const key of ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage'] as const) {
     const value = stringOr(metadata[key]);
