@@ -210,4 +210,14 @@ describe('local GCS server edges with the real storage client', () => {
     await expectCode(a.combine(['one.bin', 'nope.bin'], 'bad.bin'), 404, 'compose with a missing source');
     assert.deepEqual(await readdir(join(rootDir, '.gcs-meta', 'tmp')), [], 'no temp files left');
   });
+
+  test('concurrent uploads into new nested folders all succeed (no false symlink alarms)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const bucket = await newBucket();
+      const names = Array.from({ length: 24 }, (_, i) => `r/${i % 4}/${i % 3}/x${i}.txt`);
+      await Promise.all(names.map((n) => bucket.file(n).save(n, { resumable: false })));
+      const [files] = await bucket.getFiles();
+      assert.equal(files.length, names.length);
+    }
+  });
 });

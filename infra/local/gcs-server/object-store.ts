@@ -433,16 +433,24 @@ export class ObjectStore {
     const bucketDir = this.bucketDir(bucket);
     const bucketReal = await realpath(bucketDir).catch(() => null);
     if (bucketReal === null) throw notFound(`The specified bucket does not exist: ${bucket}`);
-    for (let existing = at.dataPath; existing.length >= bucketDir.length; existing = dirname(existing)) {
+    let existing = at.dataPath;
+    let lookedAgain = 0;
+    while (existing.length >= bucketDir.length) {
       let real: string;
       try {
         real = await realpath(existing);
       } catch (err) {
         const code = (err as { code?: unknown }).code;
-        if (code === 'ENOTDIR') continue;
-        if (code !== 'ENOENT') throw fromFsError(err, `${bucket}/${name}`);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fromFsError(err, `${bucket}/${name}`);
+        const entry = code === 'ENOENT' ? await lstat(existing).catch(() => null) : null;
+        if (entry === null) {
+          existing = dirname(existing);
+          continue;
+        }
         // There but unresolvable: a dangling symlink, which a write or mkdir would follow.
-        if (await lstat(existing).then(() => true, () => false)) throw forbidden(`${bucket}/${name} goes through a dangling symlink; the local server refuses it`);
+        if (entry.isSymbolicLink()) throw forbidden(`${bucket}/${name} goes through a dangling symlink; the local server refuses it`);
+        // Created by a concurrent upload since realpath looked: resolve it again (a few times).
+        if (++lookedAgain > 3) existing = dirname(existing);
         continue;
       }
       if (real !== bucketReal && !real.startsWith(bucketReal + sep)) {

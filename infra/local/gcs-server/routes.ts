@@ -41,7 +41,7 @@ export type Route =
   | { kind: 'storageLayout'; bucket: string }
   | { kind: 'managedFolders'; bucket: string }
   | { kind: 'rewrite' | 'copy'; sourceBucket: string; sourceName: string; bucket: string; name: string }
-  /** A JSON API path this server knows but does not serve (ACLs, IAM, rewrite, copy, ...). */
+  /** A JSON API path this server knows but does not serve (ACLs, IAM, moveTo, restore, ...). */
   | { kind: 'unsupported'; what: string };
 
 /**
