@@ -23,6 +23,8 @@ export interface VariablesBundle {
   tensor(key: string): BundleTensor;
 }
 
+const DT_STRING = 7;
+
 const OBJECT_GRAPH_KEY = '_CHECKPOINTABLE_OBJECT_GRAPH';
 export { OBJECT_GRAPH_KEY };
 
@@ -58,7 +60,7 @@ export async function readVariablesBundle(variablesDir: string, prefix = 'variab
         throw new CloudsegError('MODEL_LOAD_FAILED', `${key}: byte range ${entry.offset}+${entry.size} is outside shard ${entry.shard_id}`);
       }
       const bytes = shard.subarray(entry.offset, entry.offset + entry.size);
-      const actual = maskCrc32c(crc32c(bytes));
+      const actual = entry.dtype === DT_STRING ? stringTensorCrc(bytes, key) : maskCrc32c(crc32c(bytes));
       if (actual !== entry.crc32c) {
         throw new CloudsegError('MODEL_CHECKSUM_MISMATCH', `${key} in ${variablesDir} fails its crc32c (stored ${entry.crc32c}, computed ${actual})`);
       }
@@ -74,4 +76,55 @@ async function readRequired(path: string): Promise<Uint8Array> {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new CloudsegError(missing ? 'MODEL_NOT_FOUND' : 'MODEL_LOAD_FAILED', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** The elements of a string tensor as TensorFlow writes it: varint64 lengths, a 4-byte masked crc of them, the bytes. */
+export function stringTensorElements(bytes: Uint8Array, where: string): Uint8Array[] {
+  return parseStringTensor(bytes, where).elements;
+}
+
+// TensorFlow's checksum of a string tensor extends a crc32c over each length as a little-endian
+// uint32 (uint64 past 4 GiB; not its varint), then the 4 stored bytes of the length checksum, then
+// the strings.
+function stringTensorCrc(bytes: Uint8Array, where: string): number {
+  const { lengths, lengthCrcBytes, elements } = parseStringTensor(bytes, where);
+  let crc = 0;
+  for (const n of lengths) {
+    const le = Buffer.alloc(n > 0xffffffff ? 8 : 4);
+    if (le.length === 8) le.writeBigUInt64LE(BigInt(n));
+    else le.writeUInt32LE(n);
+    crc = crc32c(le, crc);
+  }
+  crc = crc32c(lengthCrcBytes, crc);
+  for (const element of elements) crc = crc32c(element, crc);
+  return maskCrc32c(crc);
+}
+
+function parseStringTensor(bytes: Uint8Array, where: string): { lengths: number[]; lengthCrcBytes: Uint8Array; elements: Uint8Array[] } {
+  // The element count is not stored: lengths are read until they and the bytes fill the entry.
+  const lengths: number[] = [];
+  let pos = 0;
+  for (;;) {
+    let length = 0;
+    let scale = 1;
+    for (;;) {
+      if (pos >= bytes.length) throw new CloudsegError('MODEL_LOAD_FAILED', `${where}: truncated string tensor`);
+      const byte = bytes[pos++]!;
+      length += (byte & 0x7f) * scale;
+      if (byte < 0x80) break;
+      scale *= 128;
+    }
+    lengths.push(length);
+    const total = lengths.reduce((a, b) => a + b, 0);
+    if (pos + 4 + total === bytes.length) break;
+    if (pos + 4 + total > bytes.length) throw new CloudsegError('MODEL_LOAD_FAILED', `${where}: string tensor lengths exceed its entry`);
+  }
+  const lengthCrcBytes = Buffer.from(bytes.subarray(pos, pos + 4));
+  const elements: Uint8Array[] = [];
+  let at = pos + 4;
+  for (const length of lengths) {
+    elements.push(bytes.subarray(at, at + length));
+    at += length;
+  }
+  return { lengths, lengthCrcBytes, elements };
 }

@@ -15,6 +15,7 @@ message SavedModel {
 message MetaGraphDef {
   message MetaInfoDef {
     string meta_graph_version = 1;
+    OpList stripped_op_list = 2;
     repeated string tags = 4;
     string tensorflow_version = 5;
     string tensorflow_git_version = 6;
@@ -76,9 +77,19 @@ message OpDef {
     string number_attr = 5;
     string type_list_attr = 6;
   }
+  message AttrDef {
+    string name = 1;
+    string type = 2;
+    AttrValue default_value = 3;
+  }
   string name = 1;
   repeated ArgDef input_arg = 2;
   repeated ArgDef output_arg = 3;
+  repeated AttrDef attr = 4;
+}
+
+message OpList {
+  repeated OpDef op = 1;
 }
 
 message AttrValue {
@@ -347,7 +358,13 @@ export interface SavedObject {
 }
 
 export interface MetaGraphDef {
-  meta_info_def?: { tags: string[]; tensorflow_version: string; tensorflow_git_version: string };
+  meta_info_def?: {
+    tags: string[];
+    tensorflow_version: string;
+    tensorflow_git_version: string;
+    /** The OpDefs of the ops used: their attr defaults fill what the writer stripped. */
+    stripped_op_list?: { op: { name: string; attr: { name: string; type: string; default_value?: AttrValue }[] }[] };
+  };
   graph_def?: { node: NodeDef[]; library?: { function: FunctionDef[] }; versions?: { producer: number; min_consumer: number } };
   signature_def: Record<string, SignatureDef>;
   object_graph_def?: { nodes: SavedObject[]; concrete_functions: Record<string, { bound_inputs: number[] }> };
