@@ -8,12 +8,22 @@ import type { AttrValue, TensorShape } from './tf-protos.js';
 
 type JsonAttr = Record<string, unknown>;
 
-export function graphModelArtifacts(graph: FrozenGraph): io.ModelArtifacts {
+export interface GraphModelOptions {
+  /**
+   * Keep the placeholders' declared shapes, which TF.js checks every feed against. libtensorflow's
+   * C API (tfjs-node's loadSavedModel) does not check them: `false` reproduces that. @default true
+   */
+  checkInputShapes?: boolean;
+}
+
+export function graphModelArtifacts(graph: FrozenGraph, options: GraphModelOptions = {}): io.ModelArtifacts {
+  const checkShapes = options.checkInputShapes ?? true;
   const weightSpecs: io.WeightsManifestEntry[] = [];
   const chunks: Uint8Array[] = [];
   const node = graph.nodes.map((n) => {
     const attr: Record<string, JsonAttr> = {};
     for (const [name, value] of Object.entries(n.attr)) {
+      if (!checkShapes && n.op === 'Placeholder' && name === 'shape') continue;
       const json = attrJson(value);
       if (json) attr[name] = json;
     }
@@ -42,14 +52,15 @@ export function graphModelArtifacts(graph: FrozenGraph): io.ModelArtifacts {
     generatedBy: graph.producer,
     convertedBy: 'cloudseg saved-model reader',
     signature: {
-      inputs: Object.fromEntries(graph.inputs.map((t) => [t.key, tensorInfo(t)])),
-      outputs: Object.fromEntries(graph.outputs.map((t) => [t.key, tensorInfo(t)])),
+      inputs: Object.fromEntries(graph.inputs.map((t) => [t.key, tensorInfo(t, checkShapes)])),
+      outputs: Object.fromEntries(graph.outputs.map((t) => [t.key, tensorInfo(t, true)])),
     },
   };
 }
 
-function tensorInfo(t: SignatureTensor): JsonAttr {
-  return { name: `${t.tensor.node}:${t.tensor.index}`, dtype: dtypeName(t.dtype, t.key), tensorShape: shapeJson({ dim: t.shape.map((size) => ({ size, name: '' })), unknown_rank: false }) };
+function tensorInfo(t: SignatureTensor, withShape: boolean): JsonAttr {
+  const shape = withShape ? { tensorShape: shapeJson({ dim: t.shape.map((size) => ({ size, name: '' })), unknown_rank: false }) } : {};
+  return { name: `${t.tensor.node}:${t.tensor.index}`, dtype: dtypeName(t.dtype, t.key), ...shape };
 }
 
 function shapeJson(shape: TensorShape): JsonAttr {
