@@ -69,6 +69,17 @@ for (const golden of GOLDEN) {
   });
 }
 
+test('under auto a SavedModel runs on ONNX Runtime, the first choice', { skip: MISSING }, async () => {
+  const dir = await savedModelDirFor('models/landsatbiomeRGBISWIR7');
+  try {
+    const model = await loadModelFromDir(dir, { backend: 'auto', batchTiles: 1 });
+    assert.equal(model.backend, 'onnxruntime');
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('an op the converter does not know is MODEL_EXPORT_UNSUPPORTED naming the op', { skip: MISSING }, async () => {
   const graph = await loadSavedModelGraph(keras3Fixture('landsatbiomeRGBISWIR7'));
   // The same graph with its sigmoid written as an op ONNX conversion lacks (Erf).
