@@ -23,6 +23,8 @@ const listOutputs =
 
 const CALL_OPS = new Set(['StatefulPartitionedCall', 'PartitionedCall']);
 const PASS_THROUGH_OPS = new Set(['Identity', 'Snapshot', 'StopGradient', 'PreventGradient']);
+const REFERENCE_VARIABLE_OPS = new Set(['VariableV2', 'Variable']);
+const CONTROL_FLOW_OPS = new Set(['If', 'StatelessIf', 'While', 'StatelessWhile', 'Case', 'StatelessCase']);
 
 // Output argument layout of the ops with more than one named output (the others have one, maybe a list).
 const OUTPUT_ARGS: Record<string, string[]> = {
@@ -116,6 +118,12 @@ export function freezeSignature(metaGraph: MetaGraphDef, bundle: VariablesBundle
     if (def.op === 'NoOp') return listOutputs([]);
     if (def.op === 'VarHandleOp') {
       throw new CloudsegError('MODEL_EXPORT_UNSUPPORTED', `${where}: variable ${def.name} is created inside the signature, not captured`, { details: { op: def.op } });
+    }
+    if (REFERENCE_VARIABLE_OPS.has(def.op)) {
+      throw new CloudsegError('MODEL_EXPORT_UNSUPPORTED', `${where}: ${def.op} ${def.name} is a TF1 reference variable; only TF2 (object-based) SavedModels are supported`, { details: { op: def.op } });
+    }
+    if (CONTROL_FLOW_OPS.has(def.op)) {
+      throw new CloudsegError('MODEL_EXPORT_UNSUPPORTED', `${where}: control flow (${def.op} ${def.name}) cannot be frozen into one graph`, { details: { op: def.op } });
     }
     return emitOp(def, name, inputs);
   };
