@@ -128,6 +128,9 @@ const CONVERTERS: Record<string, Converter> = {
   },
 };
 
+/** The TensorFlow ops the converter handles (besides Placeholder and Const). */
+export const CONVERTIBLE_OPS: readonly string[] = Object.keys(CONVERTERS);
+
 /** The ONNX graph of a frozen signature with the card's output head. */
 export function convertFrozenGraph(graph: FrozenGraph, head: Pick<ModelCard, 'output'>): ExportedGraph {
   const [input] = graph.inputs;
