@@ -3,12 +3,15 @@
 // converter does not know is MODEL_EXPORT_UNSUPPORTED naming it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { convertFrozenGraph } from '../../shared/engines/onnxruntime/convert-frozen-graph.js';
 import { CloudsegError } from '../../shared/errors.js';
 import { loadModelFromDir, type LoadedModel } from '../../shared/model/load.js';
 import { readNpy } from '../../shared/model/npz.js';
 import { loadSavedModelGraph } from '../../shared/model/saved-model/load-saved-model.js';
+import { decodeSavedModel, encodeSavedModel } from '../../shared/model/saved-model/tf-protos.js';
+import { createLogger } from '../../shared/logging.js';
 import { fixturesMissing } from '../support/fixtures.js';
 import { keras3Fixture, savedModelDirFor } from '../support/saved-models.js';
 
@@ -89,4 +92,41 @@ test('an op the converter does not know is MODEL_EXPORT_UNSUPPORTED naming the o
     () => convertFrozenGraph({ ...graph, nodes }, { output: { activation: 'sigmoid', cloudChannel: 0 } }),
     (err: unknown) => err instanceof CloudsegError && err.code === 'MODEL_EXPORT_UNSUPPORTED' && /op Erf \(node .*Sigmoid\)/.test(err.message) && err.details?.op === 'Erf',
   );
+});
+
+test('under auto, a SavedModel with an op the converter lacks runs on TF.js; an explicit onnxruntime fails naming it', { skip: MISSING }, async () => {
+  const dir = await savedModelDirFor('models/landsatbiomeRGBISWIR7');
+  try {
+    // The export's final Sigmoid rewritten as Erf, which TF.js runs and the converter does not know.
+    const pb = join(dir, 'saved_model', 'saved_model.pb');
+    const message = decodeSavedModel(await readFile(pb));
+    let rewritten = 0;
+    for (const fn of message.meta_graphs[0]!.graph_def!.library!.function) {
+      for (const node of fn.node_def) {
+        if (node.op === 'Sigmoid') {
+          node.op = 'Erf';
+          rewritten++;
+        }
+      }
+    }
+    assert.equal(rewritten, 1);
+    await writeFile(pb, encodeSavedModel(message));
+    const warnings: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void warnings.push(line) } });
+    const model = await loadModelFromDir(dir, { backend: 'auto', batchTiles: 1, logger });
+    try {
+      assert.equal(model.backend, 'wasm');
+      assert.ok(warnings.some((l) => /falling back to TF\.js/.test(l) && /op Erf/.test(l)), warnings.join('\n'));
+      // erf of the logits, not their sigmoid: the rewritten graph is what runs.
+      const x = readNpy(await readFile(keras3Fixture('rgbiswir7-golden-input-random64.npy')));
+      const sigmoid = readNpy(await readFile(keras3Fixture('rgbiswir7-golden-output-random64.npy')));
+      const p = await model.predict(x.data as Float32Array, 1, 64, 64);
+      assert.ok(maxAbsDiff(p, sigmoid.data) > 0.01, 'the output is not the original sigmoid');
+    } finally {
+      model.dispose();
+    }
+    await assert.rejects(loadModelFromDir(dir, { backend: 'onnxruntime', batchTiles: 1 }), (err: unknown) => err instanceof CloudsegError && err.code === 'MODEL_EXPORT_UNSUPPORTED' && /op Erf/.test(err.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -399,3 +399,12 @@ export const decodeSavedModel = decoder<SavedModelMsg>('SavedModel');
 export const decodeTrackableObjectGraph = decoder<TrackableObjectGraphMsg>('TrackableObjectGraph');
 export const decodeBundleHeader = decoder<BundleHeaderMsg>('BundleHeaderProto');
 export const decodeBundleEntry = decoder<BundleEntryMsg>('BundleEntryProto');
+
+/**
+ * Encodes a decoded SavedModel back to bytes: only the fields declared here survive, which is all
+ * this reader needs (for tools and tests that rewrite a graph; TensorFlow itself wants the rest).
+ */
+export function encodeSavedModel(message: SavedModelMsg): Uint8Array {
+  const type = root.lookupType('tf.SavedModel');
+  return type.encode(type.fromObject(message as unknown as Record<string, unknown>)).finish();
+}
