@@ -12,6 +12,7 @@ import {
   type Stage,
 } from '../contracts/result-event.js';
 import { ZodError } from 'zod';
+import { createDownloadStorage, objectDownloader, type ObjectDownloader } from '../cloud/object-download.js';
 import { formatOf } from '../contracts/supported-formats.js';
 import { sniffContainer } from '../imaging/decode.js';
 import { MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
@@ -36,6 +37,8 @@ export interface WorkerSettings {
 
 export interface WorkerDeps {
   storage: Storage;
+  /** Object downloads (retried by cloudseg, not by the client: see shared/cloud/object-download.ts). */
+  downloader?: ObjectDownloader;
   publishResult: (event: ResultEvent) => Promise<string>;
   model: SegmentationModel;
   settings: WorkerSettings;
@@ -44,6 +47,15 @@ export interface WorkerDeps {
 }
 
 type Timings = Partial<Record<Stage, number>>;
+
+// Tests and tools that build deps by hand get a downloader over their own client's project.
+const fallbackDownloaders = new WeakMap<Storage, ObjectDownloader>();
+function downloaderOf(deps: WorkerDeps): ObjectDownloader {
+  if (deps.downloader) return deps.downloader;
+  let d = fallbackDownloaders.get(deps.storage);
+  if (!d) fallbackDownloaders.set(deps.storage, (d = objectDownloader(createDownloadStorage(deps.storage.projectId))));
+  return d;
+}
 
 export async function processItem(deps: WorkerDeps, batchId: string, item: BatchItem): Promise<ResultEvent> {
   const started = performance.now();
@@ -119,13 +131,13 @@ async function outcomeOf(
     // Neither the name nor the type says image: look at the first bytes before fetching the rest
     // (a .tif sent as text/plain is still a TIFF; a 5 GB archive is not downloaded to learn that).
     if (formatOf(input.name, meta.contentType) === null) {
-      const [head] = await source.download({ start: 0, end: 15 });
+      const head = await downloaderOf(deps).download(input, { start: 0, end: 15 });
       if (sniffContainer(head) === null) {
         timings.download = performance.now() - t;
         return make('failed', { error: { code: 'UNSUPPORTED_FORMAT', message: `${input.name} (${meta.contentType ?? 'no content type'}) is neither a TIFF/GeoTIFF nor a PNG` } });
       }
     }
-    [bytes] = await source.download();
+    bytes = await downloaderOf(deps).download(input);
     timings.download = performance.now() - t;
     metadata = (meta.metadata as Record<string, string> | undefined) ?? null;
     contentType = meta.contentType;
