@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { projectRoot } from '../../shared/config/index.js';
 import { ResultEventSchema } from '../../shared/contracts/result-event.js';
 import type { Logger } from '../../shared/logging.js';
+import { cloudSdkEnv, gsutilNote } from './gcs-server/cloud-sdk-env.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 
 export interface RunLocalOptions {
@@ -37,16 +38,18 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalStack> {
     const err = e.error ? ` ${e.error.code}: ${e.error.message}` : '';
     print(`[result] ${e.status} ${e.input.name}${cloud}${out}${err}`);
   });
-  print(`
-cloudseg is running locally.
-  Drop images here (GeoTIFF or PNG, bands blue,green,red,nir):  ${stack.bucketDir(config.buckets.input)}
-  Masks appear here:                                          ${stack.bucketDir(config.buckets.output)}
-  Flush runs every ${options.flushEverySeconds} s; results are printed below as they arrive.
-  From another shell, with the real Google clients:
-    export STORAGE_EMULATOR_HOST=${stack.urls.gcs} PUBSUB_EMULATOR_HOST=${stack.urls.pubsub} METADATA_SERVER_DETECTION=none GOOGLE_CLOUD_PROJECT=${config.projectId}
-    npm run cloudseg -- results --subscription ${LOCAL_RESULTS_SUBSCRIPTION}-cli
-  Ctrl-C stops everything.
-`);
+  print(
+    localInstructions({
+      inputDir: stack.bucketDir(config.buckets.input),
+      outputDir: stack.bucketDir(config.buckets.output),
+      flushEverySeconds: options.flushEverySeconds,
+      gcsUrl: stack.urls.gcs,
+      pubsubHost: stack.urls.pubsub,
+      projectId: config.projectId,
+      inputBucket: config.buckets.input,
+      outputBucket: config.buckets.output,
+    }),
+  );
   // An open streaming pull keeps the Pub/Sub client alive: close it before the stack.
   return {
     ...stack,
@@ -55,4 +58,40 @@ cloudseg is running locally.
       await stack.stop();
     },
   };
+}
+
+export interface LocalInstructionsInput {
+  inputDir: string;
+  outputDir: string;
+  flushEverySeconds: number;
+  gcsUrl: string;
+  pubsubHost: string;
+  projectId: string;
+  inputBucket: string;
+  outputBucket: string;
+}
+
+/**
+ * What `npm run local` prints. The `export` lines are meant to be pasted into another shell as
+ * they are; the gcloud test runs `gcloud storage` with exactly the CLOUDSDK_* ones printed here.
+ */
+export function localInstructions(i: LocalInstructionsInput): string {
+  const sdk = Object.entries(cloudSdkEnv(i.gcsUrl, i.projectId))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return `
+cloudseg is running locally.
+  Drop images here (GeoTIFF or PNG, bands blue,green,red,nir):  ${i.inputDir}
+  Masks appear here:                                          ${i.outputDir}
+  Flush runs every ${i.flushEverySeconds} s; results are printed below as they arrive.
+  From another shell, with the real Google clients:
+    export STORAGE_EMULATOR_HOST=${i.gcsUrl} PUBSUB_EMULATOR_HOST=${i.pubsubHost} METADATA_SERVER_DETECTION=none GOOGLE_CLOUD_PROJECT=${i.projectId}
+    npm run cloudseg -- results --subscription ${LOCAL_RESULTS_SUBSCRIPTION}-cli
+  With gcloud storage (these variables override its properties for that shell only):
+    export ${sdk}
+    gcloud storage cp scene.tif gs://${i.inputBucket}/
+    gcloud storage ls -l gs://${i.outputBucket}
+  ${gsutilNote(i.gcsUrl)}.
+  Ctrl-C stops everything.
+`;
 }

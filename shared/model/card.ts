@@ -36,6 +36,15 @@ const ModelCardSchema = z
       cloudChannel: z.number().int().nonnegative().default(0),
     }),
     threshold: z.number().finite(),
+    // Which SavedModel signature to run and which of its inputs/outputs are the tiles and the
+    // segmentation (needed only when the signature has several).
+    signature: z
+      .strictObject({
+        name: z.string().min(1).default('serving_default'),
+        input: z.string().min(1).optional(),
+        output: z.string().min(1).optional(),
+      })
+      .optional(),
     licence: z.string().optional(),
     credit: z.string().optional(),
   })
@@ -47,6 +56,9 @@ const ModelCardSchema = z
     }
     if (card.tile.size % card.sizeMultiple !== 0) {
       ctx.addIssue({ code: 'custom', path: ['tile', 'size'], message: `must be a multiple of sizeMultiple (${card.sizeMultiple})` });
+    }
+    if (card.signature && card.format !== 'saved-model') {
+      ctx.addIssue({ code: 'custom', path: ['signature'], message: 'only a saved-model has signatures' });
     }
     if (card.tile.overlap >= card.tile.size) {
       ctx.addIssue({ code: 'custom', path: ['tile', 'overlap'], message: 'must be smaller than tile.size' });

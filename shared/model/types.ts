@@ -18,7 +18,7 @@ export interface ModelCard {
   name: string;
   version: string;
   format: 'tfjs-layers' | 'tfjs-graph' | 'saved-model';
-  /** The model file inside the model directory, e.g. model.json. */
+  /** The model file inside the model directory, e.g. model.json; for a saved-model, the SavedModel directory (`.` for the model directory itself). */
   modelFile: string;
   /** Band names in the order the model expects them. */
   bands: string[];
@@ -30,6 +30,8 @@ export interface ModelCard {
   sizeMultiple: number;
   output: { activation: 'sigmoid' | 'softmax' | 'linear'; cloudChannel: number };
   threshold: number;
+  /** saved-model only: the signature (default serving_default) and, when it has several, the input and output to use. */
+  signature?: { name: string; input?: string; output?: string };
   licence?: string;
   credit?: string;
 }

@@ -13,7 +13,8 @@ import {
   type Stage,
 } from '../contracts/result-event.js';
 import { ZodError } from 'zod';
-import { gcsRangeSource } from '../cloud/gcs-range-source.js';
+import { createDownloadStorage, objectDownloader, type ObjectDownloader } from '../cloud/object-download.js';
+import { downloaderRangeSource } from '../cloud/gcs-range-source.js';
 import { isSourceReadError, type RangeSource } from '../imaging/range-source.js';
 import { MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
 import { describeError, isNotFound, isPreconditionFailed, isRetryable } from '../errors.js';
@@ -39,6 +40,8 @@ export interface WorkerSettings {
 
 export interface WorkerDeps {
   storage: Storage;
+  /** Object downloads (retried by cloudseg, not by the client: see shared/cloud/object-download.ts). */
+  downloader?: ObjectDownloader;
   publishResult: (event: ResultEvent) => Promise<string>;
   model: SegmentationModel;
   settings: WorkerSettings;
@@ -47,6 +50,15 @@ export interface WorkerDeps {
 }
 
 type Timings = Partial<Record<Stage, number>>;
+
+// Tests and tools that build deps by hand get a downloader over their own client's project.
+const fallbackDownloaders = new WeakMap<Storage, ObjectDownloader>();
+function downloaderOf(deps: WorkerDeps): ObjectDownloader {
+  if (deps.downloader) return deps.downloader;
+  let d = fallbackDownloaders.get(deps.storage);
+  if (!d) fallbackDownloaders.set(deps.storage, (d = objectDownloader(createDownloadStorage(deps.storage.projectId))));
+  return d;
+}
 
 export async function processItem(deps: WorkerDeps, batchId: string, item: BatchItem): Promise<ResultEvent> {
   const started = performance.now();
@@ -121,7 +133,8 @@ async function outcomeOf(
   try {
     const t = performance.now();
     const [meta] = await file.getMetadata();
-    source = gcsRangeSource(file, Number(meta.size ?? 0));
+    // Ranged reads through cloudseg's own retrying downloader (see shared/cloud/object-download.ts).
+    source = downloaderRangeSource(downloaderOf(deps), input, Number(meta.size ?? 0));
     // Only the metadata: the ranged reads happen while decoding and are counted in `decode`.
     timings.download = performance.now() - t;
     metadata = (meta.metadata as Record<string, string> | undefined) ?? null;

@@ -4,6 +4,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { createPubSub } from '../cloud/pubsub.js';
 import { createResultPublisher } from '../cloud/result-publisher.js';
+import { createDownloadStorage, objectDownloader } from '../cloud/object-download.js';
 import { createStorage } from '../cloud/storage.js';
 import type { Config } from '../config/index.js';
 import type { PublishedMessage } from '../contracts/pubsub-cloudevent.js';
@@ -44,6 +45,7 @@ export interface RuntimeParts {
 
 export function createWorkerRuntime(config: Config, logger: Logger, parts: RuntimeParts = {}): WorkerRuntime {
   const storage = parts.storage ?? createStorage(config.projectId);
+  const downloader = objectDownloader(createDownloadStorage(config.projectId));
   const pubsub = parts.pubsub ?? createPubSub(config.projectId);
   const publishResult = createResultPublisher(pubsub, config.topics.results);
   const models = parts.models ?? modelSourceFromConfig(config, logger, { storage });
@@ -61,7 +63,7 @@ export function createWorkerRuntime(config: Config, logger: Logger, parts: Runti
       // The batch runs on the model it started with, even if a newer one is swapped in meanwhile.
       const lease = await models.acquire();
       try {
-        const deps: WorkerDeps = { storage, publishResult, model: lease.model, settings: workerSettings(config), logger: log };
+        const deps: WorkerDeps = { storage, downloader, publishResult, model: lease.model, settings: workerSettings(config), logger: log };
         return await processBatch(deps, batch);
       } finally {
         lease.release();

@@ -27,6 +27,8 @@ Object.assign(process.env, {
   CLOUDSEG_FLUSH_TOKEN: TOKEN,
   CLOUDSEG_FLUSH_MAX_BATCH_ITEMS: String(MAX_ITEMS),
   CLOUDSEG_FLUSH_MAX_BATCH_BYTES: String(MAX_BYTES),
+  // This test counts every message once: no backpressure cap re-queues any (flush-publish-failure tests that).
+  CLOUDSEG_FLUSH_MAX_BATCHES: '1000',
   CLOUDSEG_FLUSH_PULL_SIZE: '50',
   CLOUDSEG_FLUSH_EMPTY_PULLS: '2',
   LOG_LEVEL: 'silent',

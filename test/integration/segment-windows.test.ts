@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import { startGcsServer, type GcsServer } from '../../infra/local/gcs-server/index.js';
 import { readSampleManifest, type Sample } from '../../infra/local/samples.js';
-import { DEFAULT_READ_AHEAD_BYTES, gcsRangeSource } from '../../shared/cloud/gcs-range-source.js';
+import { DEFAULT_READ_AHEAD_BYTES, downloaderRangeSource } from '../../shared/cloud/gcs-range-source.js';
+import { createDownloadStorage, objectDownloader, type ObjectDownloader } from '../../shared/cloud/object-download.js';
 import { createStorage } from '../../shared/cloud/storage.js';
 import { CloudsegError } from '../../shared/errors.js';
 import { decodeImage } from '../../shared/imaging/decode.js';
@@ -169,12 +170,15 @@ describe('windowed segmentation', () => {
   describe('from the local GCS server', () => {
     let gcs: GcsServer;
     let storage: Storage;
+    let downloader: ObjectDownloader;
     let root: string;
     before(async () => {
       root = await mkdtemp(join(tmpdir(), 'cloudseg-windows-gcs-'));
       gcs = await startGcsServer({ rootDir: root, projectId: 'cloudseg-windows-test' });
       Object.assign(process.env, gcs.env);
       storage = createStorage('cloudseg-windows-test');
+      // The worker's downloader: its own retries, the client's off.
+      downloader = objectDownloader(createDownloadStorage('cloudseg-windows-test'));
       await gcs.createBucket('sw-input');
     });
     after(async () => {
@@ -190,11 +194,10 @@ describe('windowed segmentation', () => {
       const file = storage.bucket('sw-input').file('scenes/big.tif');
       await file.save(await readFile(path), { resumable: false, contentType: 'image/tiff' });
       const generation = String(file.metadata.generation);
-      const pinned = storage.bucket('sw-input').file('scenes/big.tif', { generation });
-      const [meta] = await pinned.getMetadata();
+      const [meta] = await storage.bucket('sw-input').file('scenes/big.tif', { generation }).getMetadata();
       assert.equal(Number(meta.size), size);
 
-      const source = gcsRangeSource(pinned, Number(meta.size));
+      const source = downloaderRangeSource(downloader, { bucket: 'sw-input', name: 'scenes/big.tif', generation }, Number(meta.size));
       const remote = await segmentSource(model, { source, name: 'scenes/big.tif' }, { memoryBudgetBytes: BUDGET });
       const local = await fileRangeSource(path);
       const fromFile = await segmentSource(model, { source: local, name: 'big.tif' }, { memoryBudgetBytes: BUDGET }).finally(() => local.close());
@@ -214,8 +217,7 @@ describe('windowed segmentation', () => {
       const bytes = await readFile(sample.imagePath);
       const file = storage.bucket('sw-input').file('scenes/stripped.tif');
       await file.save(bytes, { resumable: false });
-      const pinned = storage.bucket('sw-input').file('scenes/stripped.tif', { generation: String(file.metadata.generation) });
-      const source = gcsRangeSource(pinned, bytes.length);
+      const source = downloaderRangeSource(downloader, { bucket: 'sw-input', name: 'scenes/stripped.tif', generation: String(file.metadata.generation) }, bytes.length);
       const remote = await segmentSource(model, { source, name: 'stripped.tif' }, { memoryBudgetBytes: BUDGET });
       const local = await segmentSource(model, { source: bytesRangeSource(new Uint8Array(bytes)), name: 'stripped.tif' }, { memoryBudgetBytes: BUDGET });
       assert.deepEqual(remote.mask, local.mask);
@@ -224,12 +226,36 @@ describe('windowed segmentation', () => {
       assert.ok(source.bytesRead <= bytes.length * 1.5, `${source.bytesRead} bytes read of ${bytes.length}`);
     });
 
+    test('503, 429 and a reset in the middle of a windowed read are retried by the downloader: the same mask', async () => {
+      const bytes = await readFile(join(dir, 'fill.tif'));
+      const file = storage.bucket('sw-input').file('scenes/faults.tif');
+      await file.save(bytes, { resumable: false });
+      const res = await fetch(`${gcs.url}/retry_test`, {
+        method: 'POST',
+        body: JSON.stringify({ instructions: { 'storage.objects.get': ['return-503', 'return-429', 'return-reset-connection'] } }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      const faulty = createDownloadStorage('cloudseg-windows-test');
+      faulty.interceptors.push({
+        request: (options) => {
+          options.headers = { ...(options.headers as Record<string, string> | undefined), 'x-retry-test-id': id };
+          return options as ReturnType<Storage['interceptors'][number]['request']>;
+        },
+      });
+      const ref = { bucket: 'sw-input', name: 'scenes/faults.tif', generation: String(file.metadata.generation) };
+      const source = downloaderRangeSource(objectDownloader(faulty, { baseDelayMs: 5 }), ref, bytes.length);
+      const remote = await segmentSource(model, { source, name: 'faults.tif' }, { memoryBudgetBytes: BUDGET });
+      const local = await segmentSource(model, { source: bytesRangeSource(new Uint8Array(bytes)), name: 'faults.tif' }, { memoryBudgetBytes: BUDGET });
+      assert.deepEqual(remote.mask, local.mask);
+      const left = ((await (await fetch(`${gcs.url}/retry_test/${id}`)).json()) as { instructions: Record<string, string[]> }).instructions['storage.objects.get'];
+      assert.deepEqual(left ?? [], [], 'every fault was met');
+    });
+
     test('an object replaced mid-read answers 404 for the pinned generation, passed on as the store error', async () => {
       const bytes = await readFile(join(dir, 'fill.tif'));
       const file = storage.bucket('sw-input').file('scenes/replaced.tif');
       await file.save(bytes, { resumable: false });
-      const pinned = storage.bucket('sw-input').file('scenes/replaced.tif', { generation: String(file.metadata.generation) });
-      const source = gcsRangeSource(pinned, bytes.length);
+      const source = downloaderRangeSource(downloader, { bucket: 'sw-input', name: 'scenes/replaced.tif', generation: String(file.metadata.generation) }, bytes.length);
       await file.save(bytes, { resumable: false }); // a newer generation replaces it before the read
       await assert.rejects(segmentSource(model, { source, name: 'replaced.tif' }, { memoryBudgetBytes: BUDGET }), (err: unknown) => (err as { code?: number }).code === 404);
     });

@@ -5,12 +5,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRange } from '../../infra/local/gcs-server/downloads.js';
 import { GcsApiError } from '../../infra/local/gcs-server/errors.js';
+import { FaultInjector, parseFault } from '../../infra/local/gcs-server/fault-injection.js';
 import { listPage, parseListQuery } from '../../infra/local/gcs-server/listing.js';
-import { parseMultipart } from '../../infra/local/gcs-server/multipart.js';
+import { boundaryOf, parseMultipart } from '../../infra/local/gcs-server/multipart.js';
 import { messageFor } from '../../infra/local/gcs-server/notification-events.js';
-import { checkBucketName, checkObjectName } from '../../infra/local/gcs-server/object-names.js';
+import { checkBucketName, checkObjectName, plainSegments } from '../../infra/local/gcs-server/object-names.js';
 import { checkExisting, checkWrite, isNotModified, parsePreconditions } from '../../infra/local/gcs-server/preconditions.js';
-import { routeOf } from '../../infra/local/gcs-server/routes.js';
+import { operationOf, routeOf, splitTarget } from '../../infra/local/gcs-server/routes.js';
 import { parseContentRange } from '../../infra/local/gcs-server/uploads.js';
 import { nextGeneration } from '../../infra/local/gcs-server/generation-clock.js';
 import type { NotificationConfig } from '../../infra/local/gcs-server/bucket-store.js';
@@ -156,15 +157,19 @@ describe('preconditions', () => {
 });
 
 describe('names', () => {
-  for (const good of ['a', 'a/b/c.tif', 'with space/ü.png', '.hidden', 'a..b']) {
+  for (const good of ['a', 'a/b/c.tif', 'with space/ü.png', '.hidden', 'a..b', 'dir/', 'a//b', '../x', 'a/../b', '/abs']) {
     test(`accepts ${JSON.stringify(good)}`, () => assert.equal(checkObjectName(good), good));
   }
-  for (const bad of ['', '..', '../x', 'a/../b', 'a/./b', 'a//b', '/abs', 'dir/', 'nul\u0000', 'x'.repeat(1025)]) {
+  for (const bad of ['', '.', '..', 'nul\u0000', 'cr\r', 'x'.repeat(1025), '.well-known/acme-challenge/t']) {
     test(`rejects ${JSON.stringify(bad.slice(0, 20))}`, () => assert.equal(status(() => checkObjectName(bad)), 400));
   }
+  test('plainSegments: a file path only when the file system keeps every segment', () => {
+    assert.deepEqual(plainSegments('a/b/c.tif'), ['a', 'b', 'c.tif']);
+    for (const name of ['dir/', 'a//b', '../x', 'a/./b', 'a/../b', '/abs']) assert.equal(plainSegments(name), null, name);
+  });
   test('bucket names', () => {
     assert.equal(checkBucketName('cloudseg-input'), 'cloudseg-input');
-    for (const bad of ['.gcs-meta', 'UPPER', 'a', 'a..b', 'x/y']) assert.equal(status(() => checkBucketName(bad)), 400, bad);
+    for (const bad of ['.gcs-meta', 'UPPER', 'a', 'a..b', 'x/y', 'goog-x', 'googbucket', 'my-google-data', 'g00gle-x', '192.168.5.4']) assert.equal(status(() => checkBucketName(bad)), 400, bad);
   });
 });
 
@@ -178,6 +183,38 @@ describe('routeOf', () => {
     assert.deepEqual(routeOf('/upload/storage/v1/b/in/o'), { kind: 'upload', bucket: 'in' });
     assert.deepEqual(routeOf('/b/in/notificationConfigs/3'), { kind: 'notification', bucket: 'in', id: '3' });
     assert.equal(routeOf('/nothing'), null);
+  });
+  test("gcloud's resumable path", () => {
+    assert.deepEqual(routeOf('/resumable/upload/storage/v1/b/in/o'), { kind: 'upload', bucket: 'in' });
+  });
+  test("what a URL parser leaves of objects '.' and '..' is a 400, never the bucket", () => {
+    assert.equal(status(() => routeOf('/b/in/')), 400);
+    assert.equal(status(() => routeOf('/storage/v1/b/in/o/')), 400);
+    // Raw (unfolded) dot names reach checkObjectName as names, which refuses them.
+    assert.deepEqual(routeOf('/b/in/o/..'), { kind: 'object', bucket: 'in', name: '..', media: false });
+    assert.equal(status(() => checkObjectName('..')), 400);
+    assert.equal(status(() => checkObjectName('.')), 400);
+  });
+  test('sub-resources are named as unsupported, not mistaken for objects', () => {
+    assert.deepEqual(routeOf('/storage/v1/b/in/o/x.tif/acl'), { kind: 'unsupported', what: 'acl' });
+    assert.deepEqual(routeOf('/b/in/o/x.tif/rewriteTo/b/out/o/y%2Fz.tif'), { kind: 'rewrite', sourceBucket: 'in', sourceName: 'x.tif', bucket: 'out', name: 'y/z.tif' });
+    assert.deepEqual(routeOf('/b/in/o/x.tif/moveTo/o/y.tif'), { kind: 'unsupported', what: 'moveTo' });
+    assert.deepEqual(routeOf('/b/in/iam'), { kind: 'unsupported', what: 'iam' });
+    assert.deepEqual(routeOf('/b/in/o/x.tif/compose'), { kind: 'compose', bucket: 'in', name: 'x.tif' });
+  });
+  test('splitTarget keeps the path as sent', () => {
+    const { rawPath, query } = splitTarget('/b/in/o/..?alt=media&x=%2F');
+    assert.equal(rawPath, '/b/in/o/..');
+    assert.equal(query.get('x'), '/');
+  });
+});
+
+describe('boundaryOf', () => {
+  test('bare, double-quoted and single-quoted (apitools writes %r)', () => {
+    assert.equal(boundaryOf('multipart/related; boundary=abc'), 'abc');
+    assert.equal(boundaryOf('multipart/related; boundary="a b=c"'), 'a b=c');
+    assert.equal(boundaryOf("multipart/related; boundary='===============5129864836521224574=='"), '===============5129864836521224574==');
+    assert.equal(status(() => boundaryOf('multipart/related')), 400);
   });
 });
 
@@ -212,4 +249,35 @@ test('generations strictly increase, even within one microsecond', () => {
   const gens = Array.from({ length: 1000 }, nextGeneration).map(BigInt);
   for (let i = 1; i < gens.length; i++) assert.ok(gens[i]! > gens[i - 1]!);
   assert.equal(gens[0]!.toString().length, 16);
+});
+
+describe('fault injection', () => {
+  test('instructions the testbench spells', () => {
+    assert.deepEqual(parseFault('return-503'), { kind: 'status', status: 503 });
+    assert.deepEqual(parseFault('return-429'), { kind: 'status', status: 429 });
+    assert.deepEqual(parseFault('return-reset-connection'), { kind: 'reset' });
+    assert.deepEqual(parseFault('return-broken-stream-after-256K'), { kind: 'broken-stream', afterBytes: 256 * 1024 });
+    for (const bad of ['return-', 'return-99', 'return-503-after-1K', 'stall-always', 'explode']) assert.equal(status(() => parseFault(bad)), 400, bad);
+  });
+  test('instructions are consumed in order, per operation; completed when none is left', () => {
+    const faults = new FaultInjector();
+    const { id } = faults.create({ instructions: { 'storage.objects.get': ['return-503', 'return-reset-connection'], 'storage.objects.list': ['return-429'] } });
+    assert.equal(faults.take(id, 'storage.objects.delete'), null);
+    assert.deepEqual(faults.take(id, 'storage.objects.get'), { kind: 'status', status: 503 });
+    assert.deepEqual(faults.take(id, 'storage.objects.list'), { kind: 'status', status: 429 });
+    assert.equal(faults.get(id).completed, false);
+    assert.deepEqual(faults.take(id, 'storage.objects.get'), { kind: 'reset' });
+    assert.equal(faults.get(id).completed, true);
+    assert.equal(faults.take(id, 'storage.objects.get'), null);
+    assert.equal(status(() => faults.take('nope', 'storage.objects.get')), 404);
+    assert.equal(status(() => faults.create({ instructions: { 'storage.objects.restore': ['return-503'] } })), 400);
+  });
+  test('operationOf names what a request does', () => {
+    assert.equal(operationOf(routeOf('/b/in/o/x')!, 'GET'), 'storage.objects.get');
+    assert.equal(operationOf(routeOf('/download/storage/v1/b/in/o/x')!, 'GET'), 'storage.objects.get');
+    assert.equal(operationOf(routeOf('/resumable/upload/storage/v1/b/in/o')!, 'PUT'), 'storage.objects.insert');
+    assert.equal(operationOf(routeOf('/b/in/o')!, 'GET'), 'storage.objects.list');
+    assert.equal(operationOf(routeOf('/b')!, 'POST'), 'storage.buckets.insert');
+    assert.equal(operationOf(routeOf('/b/in/o/x')!, 'POST'), null);
+  });
 });

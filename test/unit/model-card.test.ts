@@ -72,7 +72,19 @@ test('defaults: sizeMultiple 1 and cloudChannel 0 when left out', () => {
   assert.equal(card.output.cloudChannel, 0);
 });
 
+test('a saved-model card names its signature: serving_default unless it says otherwise', () => {
+  const bare = parseModelCard(withChange(['format'], 'saved-model').replace('modelFile: model.json', 'modelFile: saved_model') + 'signature: {}\n');
+  assert.deepEqual(bare.signature, { name: 'serving_default' });
+  const named = parseModelCard(
+    withChange(['format'], 'saved-model') + 'signature:\n  name: timestwo\n  input: x\n  output: output_1\n',
+  );
+  assert.deepEqual(named.signature, { name: 'timestwo', input: 'x', output: 'output_1' });
+  assert.equal(parseModelCard(withChange(['format'], 'saved-model')).signature, undefined);
+});
+
 const errorCases: { name: string; yaml: string; fields: string[] }[] = [
+  { name: 'a signature on a TF.js model', yaml: withChange(['signature'], { name: 'serving_default' }), fields: ['signature'] },
+  { name: 'an unknown signature field', yaml: withChange(['format'], 'saved-model') + 'signature:\n  tag: serve\n', fields: ['signature'] },
   { name: 'missing name', yaml: withChange(['name'], undefined), fields: ['name'] },
   { name: 'name with spaces', yaml: withChange(['name'], 'My Model'), fields: ['name'] },
   { name: 'unknown format', yaml: withChange(['format'], 'onnx'), fields: ['format'] },

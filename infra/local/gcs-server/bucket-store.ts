@@ -63,6 +63,7 @@ export class BucketStore {
       // No files are left, only (possibly) empty folders: those go with the bucket.
       await rm(this.#objects.bucketDir(name), { recursive: true, force: true });
       await rm(this.#objects.metaDir('objects', name), { recursive: true, force: true });
+      await rm(this.#objects.metaDir('overflow', name), { recursive: true, force: true });
       await rm(this.#recordPath(name), { force: true });
     });
   }

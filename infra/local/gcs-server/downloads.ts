@@ -32,7 +32,20 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-export async function sendMedia(store: ObjectStore, req: IncomingMessage, res: ServerResponse, bucket: string, name: string, query: URLSearchParams): Promise<void> {
+export interface MediaOptions {
+  /** Fault injection: send this many bytes of the body, then drop the connection. */
+  breakAfterBytes?: number | undefined;
+}
+
+export async function sendMedia(
+  store: ObjectStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  bucket: string,
+  name: string,
+  query: URLSearchParams,
+  options: MediaOptions = {},
+): Promise<void> {
   const preconditions = parsePreconditions(query);
   const { object, handle } = await store.openForRead(bucket, name, (live) =>
     checkExisting(live, preconditions, `${bucket}/${name}`, { notModified: true }),
@@ -49,7 +62,17 @@ export async function sendMedia(store: ObjectStore, req: IncomingMessage, res: S
       res.end();
       return;
     }
-    const stream = handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    const start = range?.start ?? 0;
+    const end = range?.end ?? object.size - 1;
+    if (options.breakAfterBytes !== undefined && options.breakAfterBytes <= end - start) {
+      // Part of the body, then a reset: what a client sees when a download breaks midway.
+      const partial = handle.createReadStream({ start, end: start + options.breakAfterBytes - 1 });
+      for await (const chunk of partial) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      await new Promise<void>((resolve) => setTimeout(resolve, 20)); // let the bytes leave first
+      req.socket.resetAndDestroy();
+      return;
+    }
+    const stream = handle.createReadStream({ start, end });
     await pipeline(stream, res);
   } finally {
     await handle.close().catch(() => undefined);
@@ -63,7 +86,7 @@ function mediaHeaders(object: StoredObject): Record<string, string> {
     'Accept-Ranges': 'bytes',
     ETag: `"${etagOf(object)}"`,
     'Last-Modified': new Date(object.updated).toUTCString(),
-    'x-goog-hash': `crc32c=${object.crc32c},md5=${object.md5Hash}`,
+    'x-goog-hash': object.componentCount === undefined ? `crc32c=${object.crc32c},md5=${object.md5Hash}` : `crc32c=${object.crc32c}`,
     'x-goog-generation': object.generation,
     'x-goog-metageneration': object.metageneration,
     'x-goog-storage-class': 'STANDARD',

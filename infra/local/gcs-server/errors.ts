@@ -3,6 +3,7 @@
 
 export const GCS_ERROR_REASONS = {
   400: 'invalid',
+  403: 'forbidden',
   404: 'notFound',
   409: 'conflict',
   412: 'conditionNotMet',
@@ -39,6 +40,8 @@ export class GcsApiError extends Error {
 
 export const badRequest = (message: string, reason = 'invalid') => new GcsApiError(400, message, { reason });
 export const notFound = (message: string) => new GcsApiError(404, message);
+export const forbidden = (message: string) => new GcsApiError(403, message);
+export const notImplemented = (message: string) => new GcsApiError(501, message);
 export const conflict = (message: string) => new GcsApiError(409, message);
 export const preconditionFailed = (message = 'At least one of the pre-conditions you specified did not hold.') =>
   new GcsApiError(412, message);

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Logger } from '../../../shared/logging.js';
 import { BucketStore } from './bucket-store.js';
+import { FaultInjector } from './fault-injection.js';
 import { Notifier } from './notifications.js';
 import { ObjectStore } from './object-store.js';
 import { createRequestHandler } from './routes.js';
@@ -65,7 +66,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
 
   const notifier = new Notifier({ buckets, pubsub: options.pubsub, baseUrl: url, logger });
   const uploads = new Uploads({ store, notifier, baseUrl: url, maxMultipartBytes: options.maxMultipartBytes ?? 256 * 1024 * 1024 });
-  server.on('request', createRequestHandler({ store, buckets, uploads, notifier, baseUrl: url, logger }));
+  server.on('request', createRequestHandler({ store, buckets, uploads, notifier, faults: new FaultInjector(), baseUrl: url, logger }));
 
   let watcher: FolderWatcher | undefined;
   if (options.watch) {

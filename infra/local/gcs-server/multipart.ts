@@ -7,9 +7,13 @@ export interface BodyPart {
   body: Buffer;
 }
 
+/**
+ * The boundary parameter of a multipart Content-Type. apitools (gcloud, gsutil) writes it with
+ * Python's %r, so it arrives in single quotes (`boundary='===1234=='`); RFC 2046 quotes use `"`.
+ */
 export function boundaryOf(contentType: string | undefined): string {
-  const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
-  const boundary = match?.[1] ?? match?.[2];
+  const match = /boundary=(?:"([^"]+)"|'([^']+)'|([^;\s]+))/i.exec(contentType ?? '');
+  const boundary = match?.[1] ?? match?.[2] ?? match?.[3];
   if (!boundary) throw badRequest(`Multipart upload without a boundary in Content-Type '${contentType ?? ''}'`);
   return boundary;
 }

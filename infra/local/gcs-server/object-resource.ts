@@ -39,6 +39,11 @@ export function objectResource(object: StoredObject, baseUrl: string): ObjectRes
     if (object[field] !== undefined) resource[field] = object[field];
   }
   if (object.metadata && Object.keys(object.metadata).length > 0) resource.metadata = { ...object.metadata };
+  // GCS gives composed objects a component count and a crc32c but no md5 (clients check crc32c then).
+  if (object.componentCount !== undefined) {
+    resource.componentCount = object.componentCount;
+    delete resource.md5Hash;
+  }
   return resource;
 }
 
@@ -60,6 +65,17 @@ export function bucketResource(record: BucketRecord, baseUrl: string): Record<st
     locationType: 'multi-region',
     storageClass: 'STANDARD',
     etag: 'CAE=',
+  };
+}
+
+/** A flat namespace: folders are only name prefixes, as in a bucket without hierarchical namespace. */
+export function storageLayoutResource(record: BucketRecord): Record<string, unknown> {
+  return {
+    kind: 'storage#storageLayout',
+    bucket: record.name,
+    location: 'US',
+    locationType: 'multi-region',
+    hierarchicalNamespace: { enabled: false },
   };
 }
 

@@ -1,14 +1,16 @@
-// Objects on disk: a bucket is the folder <rootDir>/<bucket>, an object the file at its name, and
-// what GCS keeps beside the bytes (generation, hashes, metadata) a JSON sidecar in <rootDir>/.gcs-meta.
+// Objects on disk: a bucket is the folder <rootDir>/<bucket>, an object the file at its name (or, when
+// no file can be, one in the overflow store: see object-locations), and what GCS keeps beside the
+// bytes (generation, hashes, metadata) a JSON sidecar in <rootDir>/.gcs-meta.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { hashFile, type ObjectHashes } from './checksums.js';
 import { contentTypeForName, DEFAULT_CONTENT_TYPE } from './content-types.js';
-import { fromFsError, notFound } from './errors.js';
+import { forbidden, fromFsError, GcsApiError, notFound } from './errors.js';
 import { nextGeneration } from './generation-clock.js';
 import { KeyLock } from './key-lock.js';
 import { checkBucketName, checkObjectName } from './object-names.js';
+import { ObjectLocations, type ObjectLocation } from './object-locations.js';
 import { checkExisting, checkWrite, type Preconditions } from './preconditions.js';
 
 /** Identifies the bytes a sidecar describes; a file whose stamp differs was changed behind our back. */
@@ -40,6 +42,8 @@ export interface StoredObject extends WritableFields {
   timeCreated: string;
   updated: string;
   file: FileStamp;
+  /** Set on composed objects: how many non-composite objects they were built from. */
+  componentCount?: number;
 }
 
 /** A completed write: the new live object and the one it replaced, if any. */
@@ -54,26 +58,27 @@ export interface ObjectStoreOptions {
   adoptUnknownFiles: boolean;
 }
 
-const META_DIR = '.gcs-meta';
 const EDITABLE_FIELDS = ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage'] as const;
 
 export class ObjectStore {
   readonly rootDir: string;
   readonly #adoptUnknownFiles: boolean;
   readonly #lock = new KeyLock();
+  readonly #where: ObjectLocations;
 
   constructor(options: ObjectStoreOptions) {
     this.rootDir = options.rootDir;
     this.#adoptUnknownFiles = options.adoptUnknownFiles;
+    this.#where = new ObjectLocations(options.rootDir);
   }
 
   bucketDir(bucket: string): string {
-    return join(this.rootDir, checkBucketName(bucket));
+    return this.#where.bucketDir(bucket);
   }
 
   /** Where the store keeps bucket records and temp files; never inside a bucket folder. */
   metaDir(...parts: string[]): string {
-    return join(this.rootDir, META_DIR, ...parts);
+    return this.#where.metaDir(...parts);
   }
 
   /** Creates the metadata tree; temp files left by a crashed server (one server per rootDir) go. */
@@ -121,11 +126,12 @@ export class ObjectStore {
   async openForRead(bucket: string, name: string, check: (object: StoredObject) => void): Promise<{ object: StoredObject; handle: FileHandle }> {
     await this.get(bucket, name);
     return this.#lock.run(key(bucket, name), async () => {
-      const object = await this.#readLive(bucket, name);
-      if (!object) throw notFound(`No such object: ${bucket}/${name}`);
+      const live = await this.#findLive(bucket, name);
+      if (!live) throw notFound(`No such object: ${bucket}/${name}`);
+      const { object, at } = live;
       check(object);
       try {
-        return { object, handle: await open(this.#dataPath(bucket, name), 'r') };
+        return { object, handle: await open(await this.#contained(bucket, name, at), 'r') };
       } catch (err) {
         throw fromFsError(err, `${bucket}/${name}`);
       }
@@ -141,16 +147,19 @@ export class ObjectStore {
     size: number;
     fields: WritableFields;
     preconditions: Preconditions;
+    componentCount?: number;
   }): Promise<Committed> {
     const { bucket, name } = input;
     checkObjectName(name);
     try {
       await this.requireBucket(bucket);
       return await this.#lock.run(key(bucket, name), async () => {
-        const replaced = await this.#readLive(bucket, name);
+        const live = await this.#findLive(bucket, name);
+        const replaced = live?.object ?? null;
         checkWrite(replaced, input.preconditions);
-        const dataPath = this.#dataPath(bucket, name);
-        await this.#moveIntoPlace(input.tempPath, dataPath, `${bucket}/${name}`);
+        const at = await this.#placeUpload(bucket, name, input.tempPath, live?.at);
+        if (at.kind === 'plain') await this.#dropStaleSidecars(bucket, at);
+        const dataPath = at.dataPath;
         const now = new Date().toISOString();
         const object: StoredObject = {
           ...pickWritable(input.fields),
@@ -166,7 +175,8 @@ export class ObjectStore {
           updated: now,
           file: await stampOf(dataPath),
         };
-        await this.#writeSidecar(object);
+        if (input.componentCount !== undefined) object.componentCount = input.componentCount;
+        await this.#writeSidecar(object, at);
         return { object, replaced };
       });
     } finally {
@@ -178,8 +188,9 @@ export class ObjectStore {
   async patch(bucket: string, name: string, preconditions: Preconditions, patch: PatchBody): Promise<StoredObject> {
     await this.get(bucket, name);
     return this.#lock.run(key(bucket, name), async () => {
-      const live = await this.#readLive(bucket, name);
-      if (!live) throw notFound(`No such object: ${bucket}/${name}`);
+      const found = await this.#findLive(bucket, name);
+      if (!found) throw notFound(`No such object: ${bucket}/${name}`);
+      const live = found.object;
       checkExisting(live, preconditions, `${bucket}/${name}`);
       const next: StoredObject = { ...live };
       for (const field of EDITABLE_FIELDS) {
@@ -202,7 +213,7 @@ export class ObjectStore {
       }
       next.metageneration = (BigInt(live.metageneration) + 1n).toString();
       next.updated = new Date().toISOString();
-      await this.#writeSidecar(next);
+      await this.#writeSidecar(next, found.at);
       return next;
     });
   }
@@ -210,13 +221,16 @@ export class ObjectStore {
   async delete(bucket: string, name: string, preconditions: Preconditions): Promise<StoredObject> {
     await this.get(bucket, name);
     return this.#lock.run(key(bucket, name), async () => {
-      const live = await this.#readLive(bucket, name);
-      if (!live) throw notFound(`No such object: ${bucket}/${name}`);
+      const found = await this.#findLive(bucket, name);
+      if (!found) throw notFound(`No such object: ${bucket}/${name}`);
+      const { object: live, at } = found;
       checkExisting(live, preconditions, `${bucket}/${name}`);
-      await unlink(this.#dataPath(bucket, name)).catch(ignoreMissing);
-      await unlink(this.#sidecarPath(bucket, name)).catch(ignoreMissing);
-      await pruneEmptyDirs(dirname(this.#dataPath(bucket, name)), this.bucketDir(bucket));
-      await pruneEmptyDirs(dirname(this.#sidecarPath(bucket, name)), this.metaDir('objects', bucket));
+      await unlink(await this.#contained(bucket, name, at)).catch(ignoreMissing);
+      await unlink(at.sidecarPath).catch(ignoreMissing);
+      if (at.kind === 'plain') {
+        await pruneEmptyDirs(dirname(at.dataPath), this.bucketDir(bucket));
+        await pruneEmptyDirs(dirname(at.sidecarPath), this.metaDir('objects', bucket));
+      }
       return live;
     });
   }
@@ -227,9 +241,10 @@ export class ObjectStore {
    * the file changed while being hashed (a copy still in progress).
    */
   async adopt(bucket: string, name: string): Promise<Committed | null> {
-    checkObjectName(name);
+    const at = this.#where.plain(bucket, name);
+    if (!at) return null; // only a file at the object's name can have been copied in
     return this.#lock.run(key(bucket, name), async () => {
-      const dataPath = this.#dataPath(bucket, name);
+      const dataPath = await this.#contained(bucket, name, at);
       let before: FileStamp;
       try {
         before = await stampOf(dataPath);
@@ -238,7 +253,7 @@ export class ObjectStore {
         if (isMissing(err) || code === 'EISDIR' || code === 'ENOTDIR') return null; // no such file
         throw fromFsError(err, `${bucket}/${name}`);
       }
-      const previous = await this.#readSidecar(bucket, name);
+      const previous = await this.#readSidecar(at);
       if (previous && sameStamp(previous.file, before)) return null;
       const hashes = await hashFile(dataPath);
       const after = await stampOf(dataPath).catch(() => null);
@@ -257,19 +272,34 @@ export class ObjectStore {
         updated: now,
         file: after,
       };
-      await this.#writeSidecar(object);
+      await this.#writeSidecar(object, at);
       return { object, replaced: previous };
     });
   }
 
   /** Whether the sidecar of this object describes exactly the file with this stamp. */
   async isKnown(bucket: string, name: string, stamp: FileStamp): Promise<boolean> {
-    const sidecar = await this.#readSidecar(bucket, name);
+    const at = this.#where.plain(bucket, name);
+    const sidecar = at && (await this.#readSidecar(at));
     return sidecar !== null && sameStamp(sidecar.file, stamp);
   }
 
   /** Every object name in the bucket, sorted as GCS lists them (by code unit). */
   async listNames(bucket: string): Promise<string[]> {
+    const names = new Set(await this.listFileNames(bucket));
+    for (const entry of await readdir(this.#where.overflowDir(bucket)).catch(() => [] as string[])) {
+      if (!entry.endsWith('.json')) continue;
+      const sidecar = await readFile(join(this.#where.overflowDir(bucket), entry), 'utf8').then(
+        (text) => JSON.parse(text) as StoredObject,
+        () => null, // deleted meanwhile
+      );
+      if (sidecar) names.add(sidecar.name);
+    }
+    return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** The names of the files in the bucket folder (what a person may have copied in), sorted. */
+  async listFileNames(bucket: string): Promise<string[]> {
     await this.requireBucket(bucket);
     const names: string[] = [];
     await walkFiles(this.bucketDir(bucket), '', names);
@@ -287,35 +317,99 @@ export class ObjectStore {
 
   /** The sidecar when the object has one and its file is still there; null otherwise. */
   async #readLive(bucket: string, name: string): Promise<StoredObject | null> {
-    const sidecar = await this.#readSidecar(bucket, name);
-    if (!sidecar) return null;
+    return (await this.#findLive(bucket, name))?.object ?? null;
+  }
+
+  /**
+   * The live object and where it is: the file at its name first (a person may have replaced an
+   * overflow object by copying a file there), then the overflow store.
+   */
+  async #findLive(bucket: string, name: string): Promise<{ object: StoredObject; at: ObjectLocation } | null> {
+    checkObjectName(name);
+    const plain = this.#where.plain(bucket, name);
+    for (const at of plain ? [plain, this.#where.overflow(bucket, name)] : [this.#where.overflow(bucket, name)]) {
+      const sidecar = await this.#readSidecar(at);
+      if (!sidecar || sidecar.name !== name) continue;
+      try {
+        if ((await stat(await this.#contained(bucket, name, at))).isFile()) return { object: sidecar, at };
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (isMissing(err) || code === 'ENOTDIR') continue; // deleted by a person: the object is gone
+        throw err instanceof GcsApiError ? err : fromFsError(err, `${bucket}/${name}`);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Moves a finished upload to where the object lives (an overwrite stays where it is), or for a
+   * new object to the file at its name, falling back to the overflow store when that path is taken
+   * by a folder or runs through a file (GCS has no folders: `a` and `a/b` are two fine names).
+   */
+  async #placeUpload(bucket: string, name: string, tempPath: string, current: ObjectLocation | undefined): Promise<ObjectLocation> {
+    const plain = this.#where.plain(bucket, name);
+    const at = current ?? plain ?? this.#where.overflow(bucket, name);
     try {
-      await stat(this.#dataPath(bucket, name));
-      return sidecar;
+      await this.#moveIntoPlace(tempPath, await this.#contained(bucket, name, at));
+      return at;
     } catch (err) {
-      if (isMissing(err)) return null; // deleted by a person: the object is gone
+      const code = (err as { code?: unknown }).code;
+      const clash = code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENAMETOOLONG';
+      if (at.kind !== 'plain' || !clash) throw err instanceof GcsApiError ? err : fromFsError(err, `${bucket}/${name}`);
+    }
+    const overflow = this.#where.overflow(bucket, name);
+    try {
+      await this.#moveIntoPlace(tempPath, overflow.dataPath);
+    } catch (err) {
       throw fromFsError(err, `${bucket}/${name}`);
     }
+    return overflow;
   }
 
-  async #readSidecar(bucket: string, name: string): Promise<StoredObject | null> {
-    try {
-      return JSON.parse(await readFile(this.#sidecarPath(bucket, name), 'utf8')) as StoredObject;
-    } catch (err) {
-      if (isMissing(err) || (err as { code?: string }).code === 'ENOTDIR' || (err as { code?: string }).code === 'EISDIR') return null;
-      throw fromFsError(err, `${bucket}/${name} (metadata)`);
+  /**
+   * A file deleted by hand leaves its sidecar; as a file in the sidecar tree it would block the
+   * folder a new object beneath that name needs (`a` gone, `a/b` uploaded). Sidecars on the way
+   * whose object file is gone are dropped; a live one cannot be there (the upload went to overflow).
+   */
+  async #dropStaleSidecars(bucket: string, at: ObjectLocation): Promise<void> {
+    const root = this.metaDir('objects', bucket);
+    let current = root;
+    for (const segment of relative(root, dirname(at.sidecarPath)).split(sep)) {
+      if (segment === '') return;
+      current = join(current, segment);
+      const entry = await lstat(current).catch(() => null);
+      if (!entry) return;
+      if (entry.isDirectory()) continue;
+      const dataPath = join(this.bucketDir(bucket), relative(root, current));
+      const live = await stat(dataPath).then((s) => s.isFile(), () => false);
+      if (live) return;
+      await unlink(current).catch(ignoreMissing);
+      return;
     }
   }
 
-  async #writeSidecar(object: StoredObject): Promise<void> {
-    const path = this.#sidecarPath(object.bucket, object.name);
+  async #readSidecar(at: ObjectLocation): Promise<StoredObject | null> {
+    try {
+      return JSON.parse(await readFile(at.sidecarPath, 'utf8')) as StoredObject;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (isMissing(err) || code === 'ENOTDIR' || code === 'EISDIR') return null;
+      throw fromFsError(err, `${at.sidecarPath} (metadata)`);
+    }
+  }
+
+  async #writeSidecar(object: StoredObject, at: ObjectLocation): Promise<void> {
     const temp = this.tempPath();
     await writeFile(temp, JSON.stringify(object, null, 2));
-    await this.#moveIntoPlace(temp, path, `${object.bucket}/${object.name} (metadata)`);
+    try {
+      await this.#moveIntoPlace(temp, at.sidecarPath);
+    } catch (err) {
+      throw fromFsError(err, `${object.bucket}/${object.name} (metadata)`);
+    }
   }
 
   // A delete elsewhere in the bucket may prune the folder between mkdir and rename: try again.
-  async #moveIntoPlace(from: string, to: string, what: string): Promise<void> {
+  async #moveIntoPlace(from: string, to: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await mkdir(dirname(to), { recursive: true });
@@ -323,19 +417,48 @@ export class ObjectStore {
         return;
       } catch (err) {
         if (isMissing(err) && attempt < 3) continue;
-        throw fromFsError(err, what);
+        throw err;
       }
     }
   }
 
-  #dataPath(bucket: string, name: string): string {
-    return join(this.bucketDir(bucket), ...checkObjectName(name).split('/'));
-  }
-
-  // The sidecar tree mirrors the bucket folder exactly (same relative path, no suffix), so two
-  // sidecars can clash only where the objects' own files would clash, which is refused anyway.
-  #sidecarPath(bucket: string, name: string): string {
-    return join(this.metaDir('objects', checkBucketName(bucket)), ...checkObjectName(name).split('/'));
+  /**
+   * The location's data path, once it is certain that a file in the bucket folder stays inside it
+   * after symlinks are resolved: a link inside a bucket folder to a folder (or file) elsewhere must
+   * not let a read or an upload reach outside the data folder. The deepest part of the path that
+   * exists is what the file system would follow; everything below it gets created as real folders.
+   */
+  async #contained(bucket: string, name: string, at: ObjectLocation): Promise<string> {
+    if (at.kind === 'overflow') return at.dataPath; // the server's own tree, named by a hash
+    const bucketDir = this.bucketDir(bucket);
+    const bucketReal = await realpath(bucketDir).catch(() => null);
+    if (bucketReal === null) throw notFound(`The specified bucket does not exist: ${bucket}`);
+    let existing = at.dataPath;
+    let lookedAgain = 0;
+    while (existing.length >= bucketDir.length) {
+      let real: string;
+      try {
+        real = await realpath(existing);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fromFsError(err, `${bucket}/${name}`);
+        const entry = code === 'ENOENT' ? await lstat(existing).catch(() => null) : null;
+        if (entry === null) {
+          existing = dirname(existing);
+          continue;
+        }
+        // There but unresolvable: a dangling symlink, which a write or mkdir would follow.
+        if (entry.isSymbolicLink()) throw forbidden(`${bucket}/${name} goes through a dangling symlink; the local server refuses it`);
+        // Created by a concurrent upload since realpath looked: resolve it again (a few times).
+        if (++lookedAgain > 3) existing = dirname(existing);
+        continue;
+      }
+      if (real !== bucketReal && !real.startsWith(bucketReal + sep)) {
+        throw forbidden(`${bucket}/${name} resolves (through a symlink) to ${real}, outside the bucket folder; the local server refuses it`);
+      }
+      return at.dataPath;
+    }
+    return at.dataPath;
   }
 }
 

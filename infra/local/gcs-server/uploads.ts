@@ -76,7 +76,13 @@ export class Uploads {
     const preconditions = parsePreconditions(query);
     const tempPath = this.#deps.store.tempPath();
     const hasher = new ObjectHasher();
-    await streamBodyToFile(req, tempPath, hasher, { flags: 'w' });
+    try {
+      await streamBodyToFile(req, tempPath, hasher, { flags: 'w' });
+    } catch (err) {
+      // A media upload has no session to resume: what arrived of a cut-off body is garbage.
+      await unlink(tempPath).catch(() => undefined);
+      throw err;
+    }
     const contentType = req.headers['content-type'];
     await this.#commit(res, { bucket, name, tempPath, hasher, fields: contentType ? { contentType } : {}, claimed: claimedFromHeader(req), preconditions });
   }
@@ -244,7 +250,8 @@ async function recoverSession(session: ResumableSession): Promise<void> {
   session.received = hasher.size;
 }
 
-function fieldsOf(metadata: Record<string, unknown>): WritableFields {
+/** The writable fields of an object resource sent by a client (upload metadata, compose destination). */
+export function fieldsOf(metadata: Record<string, unknown>): WritableFields {
   const fields: WritableFields = {};
   for (const key of ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage'] as const) {
     const value = stringOr(metadata[key]);

@@ -78,7 +78,7 @@ export function startFolderWatcher(options: FolderWatcherOptions): FolderWatcher
     const now = Date.now();
     const present = new Set<string>();
     for (const bucket of await store.listBuckets()) {
-      for (const name of await store.listNames(bucket).catch(() => [] as string[])) {
+      for (const name of await store.listFileNames(bucket).catch(() => [] as string[])) {
         present.add(`${bucket}/${name}`);
         try {
           await visit(bucket, name, now);

@@ -1,9 +1,12 @@
-// The ONNX Runtime engine: the registry's TF.js Layers model, exported to ONNX in memory (cached by
+// The ONNX Runtime engine: the registry's TF.js Layers model or SavedModel, exported to ONNX in memory (cached by
 // the model's md5, so a warm worker never re-exports) and run by onnxruntime-node's CPU provider in
 // inference threads, off the event loop.
+import { join } from 'node:path';
 import { CloudsegError } from '../../errors.js';
+import { loadSavedModelGraph } from '../../model/saved-model/load-saved-model.js';
 import type { EngineLoadRequest, EngineNetwork, OnnxThreading } from '../types.js';
 import { EXPORTER_VERSION, INPUT_NAME, OUTPUT_NAME, exportLayersModel, type ExportedGraph } from './export-layers-model.js';
+import { CONVERTER_VERSION, convertFrozenGraph } from './convert-frozen-graph.js';
 import { SessionPool } from './session-pool.js';
 
 // Exported graphs by model md5 + head + exporter version; a handful covers hot swaps back and forth.
@@ -13,8 +16,8 @@ let exportsRun = 0;
 
 export async function loadOnnxRuntimeNetwork(request: EngineLoadRequest, threading: OnnxThreading): Promise<EngineNetwork> {
   const { card } = request;
-  if (card.format !== 'tfjs-layers') {
-    throw new CloudsegError('MODEL_EXPORT_UNSUPPORTED', `the ONNX Runtime engine exports TF.js Layers models; this card's format is ${card.format}`);
+  if (card.format !== 'tfjs-layers' && card.format !== 'saved-model') {
+    throw new CloudsegError('MODEL_EXPORT_UNSUPPORTED', `the ONNX Runtime engine exports TF.js Layers models and SavedModels; this card's format is ${card.format}`);
   }
   await assertRuntimeAvailable();
   const graph = await exportedGraph(request);
@@ -39,11 +42,15 @@ export async function loadOnnxRuntimeNetwork(request: EngineLoadRequest, threadi
 
 async function exportedGraph(request: EngineLoadRequest): Promise<ExportedGraph> {
   const { card } = request;
-  const key = `${request.md5}:${card.output.activation}:${card.output.cloudChannel}:v${EXPORTER_VERSION}`;
+  const version = card.format === 'saved-model' ? `sm${CONVERTER_VERSION}:${JSON.stringify(card.signature ?? {})}` : `v${EXPORTER_VERSION}`;
+  const key = `${request.md5}:${card.output.activation}:${card.output.cloudChannel}:${version}`;
   const cached = exported.get(key);
   if (cached) return cached;
   const started = performance.now();
-  const graph = exportLayersModel(await request.artifacts(), card);
+  const graph =
+    card.format === 'saved-model'
+      ? convertFrozenGraph(await loadSavedModelGraph(join(request.dir, card.modelFile), card.signature ?? {}), card)
+      : exportLayersModel(await request.artifacts(), card);
   exportsRun++;
   request.logger?.info({ model: card.name, md5: request.md5, exportMs: Math.round(performance.now() - started), layers: graph.layerCounts, bytes: graph.onnx.byteLength }, 'model exported to ONNX');
   if (exported.size >= MAX_CACHED_GRAPHS) exported.delete(exported.keys().next().value!);

@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { CloudsegError } from '../../errors.js';
+import { graphModelArtifacts } from '../../model/saved-model/graph-model.js';
+import { loadSavedModelGraph } from '../../model/saved-model/load-saved-model.js';
 import type { ModelCard } from '../../model/types.js';
 import type { EngineLoadRequest, EngineNetwork } from '../types.js';
 import { selectBackend, type BackendChoice, type Tf } from './backend.js';
@@ -48,11 +50,13 @@ export async function loadTfjsNetwork(request: EngineLoadRequest, backendChoice:
 
   async function loadRunnable(tfModule: Tf, backendName: string, req: EngineLoadRequest): Promise<Runnable> {
     if (card.format === 'saved-model') {
-      const node = (tfModule as unknown as { node?: { loadSavedModel(path: string): Promise<tfTypes.GraphModel> } }).node;
-      if (!node) {
-        throw new CloudsegError('BACKEND_UNAVAILABLE', `a SavedModel needs the tfjs-node backend, not ${backendName}`, { details: { backend: backendName } });
-      }
-      return wrapLoad(dir, () => node.loadSavedModel(join(dir, card.modelFile)));
+      const savedModelDir = join(dir, card.modelFile);
+      const node = (tfModule as unknown as { node?: { loadSavedModel(path: string, tags: string[], signature: string): Promise<tfTypes.GraphModel> } }).node;
+      // Native TensorFlow runs the SavedModel itself where tfjs-node is installed.
+      if (node && backendName === 'tfjs-node') return wrapLoad(dir, () => node.loadSavedModel(savedModelDir, ['serve'], card.signature?.name ?? 'serving_default'));
+      // Elsewhere the signature is read and frozen in TypeScript and runs as a GraphModel.
+      const graph = await loadSavedModelGraph(savedModelDir, card.signature ?? {});
+      return wrapLoad(dir, () => tfModule.loadGraphModel(tfModule.io.fromMemory(graphModelArtifacts(graph))));
     }
     const artifacts = await req.artifacts();
     // The wasm backend in Node cannot fetch file:// URLs: the model is handed over in memory.
