@@ -3,7 +3,7 @@
 import pLimit from 'p-limit';
 import type { ObjectDownloader } from '../cloud/object-download.js';
 import type { BatchItem } from '../contracts/batch.js';
-import { describeError } from '../errors.js';
+import { CloudsegError, describeError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { FIRST_READ_BYTES, probeImageSize, type ByteWindow } from '../imaging/probe-size.js';
 
@@ -89,18 +89,12 @@ async function readPixels(item: BatchItem, downloader: ObjectDownloader): Promis
   }
 }
 
-class ProbeTimeout extends Error {
-  constructor(ms: number) {
-    super(`header read took longer than ${ms} ms`);
-    this.name = 'ProbeTimeout';
-  }
-}
-
 // The download cannot be cancelled; its late answer is simply ignored.
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProbeTimeout(ms)), ms);
+    // Retryable in kind, but here the answer to a slow read is the estimate, not a retry.
+    timer = setTimeout(() => reject(new CloudsegError('TIMEOUT', `header read took longer than ${ms} ms`, { retryable: true })), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
