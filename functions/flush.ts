@@ -2,10 +2,12 @@
 // onto the work topic. Wiring only: the logic is in shared/flush.
 import * as functions from '@google-cloud/functions-framework';
 import type { PubSub } from '@google-cloud/pubsub';
+import { createDownloadStorage, objectDownloader } from '../shared/cloud/object-download.js';
 import { createPubSub, createSubscriberClient, subscriptionPath } from '../shared/cloud/pubsub.js';
 import { loadConfig, type Config } from '../shared/config/index.js';
 import { silenceKnownClientWarnings } from '../shared/known-warnings.js';
 import { handleFlushRequest } from '../shared/flush/http.js';
+import { probePixels } from '../shared/flush/pixel-probe.js';
 import { createBatchPublisher } from '../shared/flush/publisher.js';
 import { runFlush, type FlushDeps } from '../shared/flush/run-flush.js';
 import { createLogger, withTrace, type Logger } from '../shared/logging.js';
@@ -29,6 +31,8 @@ export function flushInstance(): Instance {
     const config = loadConfig(process.env);
     const logger = createLogger({ level: config.logLevel, name: 'flush' });
     const pubsub = createPubSub(config.projectId);
+    // Header reads for planning by pixels: the download client that retries itself (see object-download.ts).
+    const downloader = objectDownloader(createDownloadStorage(config.projectId));
     instance = {
       config,
       logger,
@@ -39,6 +43,7 @@ export function flushInstance(): Instance {
         subscription: subscriptionPath(config.projectId, config.subscriptions.uploadsBuffer),
         inputBuckets: [config.buckets.input],
         settings: config.flush,
+        countPixels: (items, deadline) => probePixels(items, { downloader, logger, deadline }),
       },
     };
   }

@@ -100,6 +100,10 @@ resource "google_cloudfunctions2_function" "worker" {
 
   lifecycle {
     precondition {
+      condition     = var.flush_max_batch_seconds < var.worker_timeout_seconds
+      error_message = "flush_max_batch_seconds must be below worker_timeout_seconds, else a planned batch cannot finish in one call."
+    }
+    precondition {
       condition     = var.worker_timeout_seconds < var.worker_ack_deadline_seconds
       error_message = "worker_timeout_seconds must be below worker_ack_deadline_seconds, else a running batch is redelivered."
     }

@@ -1,7 +1,7 @@
 # Least privilege, every grant on one resource (no project-wide roles). The table in
 # test/unit/infra-terraform.test.ts lists each account's grants; a new one must be added there too.
 
-# --- flush: drain the buffer, publish batches ---------------------------------------------------
+# --- flush: drain the buffer, read headers, publish batches --------------------------------------------------
 resource "google_pubsub_subscription_iam_member" "flush_uploads_buffer_subscriber" {
   subscription = google_pubsub_subscription.uploads_buffer.name
   role         = "roles/pubsub.subscriber"
@@ -11,6 +11,13 @@ resource "google_pubsub_subscription_iam_member" "flush_uploads_buffer_subscribe
 resource "google_pubsub_topic_iam_member" "flush_work_publisher" {
   topic  = google_pubsub_topic.work.id
   role   = "roles/pubsub.publisher"
+  member = "serviceAccount:${google_service_account.flush.email}"
+}
+
+# Flush reads a few KB of each upload's header (its pixel count, to plan batches by work).
+resource "google_storage_bucket_iam_member" "flush_input_viewer" {
+  bucket = google_storage_bucket.input.name
+  role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.flush.email}"
 }
 

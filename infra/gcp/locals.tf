@@ -32,6 +32,10 @@ locals {
     CLOUDSEG_FLUSH_PULL_SIZE       = tostring(var.flush_pull_size)
     CLOUDSEG_FLUSH_EMPTY_PULLS     = tostring(var.flush_empty_pulls)
     CLOUDSEG_FLUSH_TIME_BUDGET_MS  = tostring(var.flush_time_budget_ms)
+
+    # Flush plans batches by expected worker seconds (pixels from each upload's header).
+    CLOUDSEG_FLUSH_MAX_BATCH_SECONDS = tostring(var.flush_max_batch_seconds)
+    CLOUDSEG_WORKER_SECONDS_PER_MPX  = tostring(var.worker_seconds_per_mpx)
   }
 
   # The model comes from the DVC registry: the git repository (https) at a GTO stage or a rev, its

@@ -330,6 +330,26 @@ variable "flush_max_batch_bytes" {
   }
 }
 
+variable "flush_max_batch_seconds" {
+  type        = number
+  default     = 300
+  description = "CLOUDSEG_FLUSH_MAX_BATCH_SECONDS: expected worker seconds per work batch (pixels from each upload's header x worker_seconds_per_mpx); well below worker_timeout_seconds, since it is an estimate. A longer image goes alone."
+  validation {
+    condition     = var.flush_max_batch_seconds > 0
+    error_message = "flush_max_batch_seconds must be positive."
+  }
+}
+
+variable "worker_seconds_per_mpx" {
+  type        = number
+  default     = 0.6
+  description = "CLOUDSEG_WORKER_SECONDS_PER_MPX: the worker's measured seconds per megapixel, for flush's planning. 0.6 = the whole pipeline on ONNX Runtime, 2 vCPU (~1.8 Mpx/s); about 4 on the TF.js wasm fallback."
+  validation {
+    condition     = var.worker_seconds_per_mpx > 0
+    error_message = "worker_seconds_per_mpx must be positive."
+  }
+}
+
 variable "flush_max_messages" {
   type        = number
   default     = 2000

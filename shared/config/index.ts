@@ -23,6 +23,7 @@ const bool = (fallback: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const positive = (fallback: number) => z.coerce.number().positive().finite().default(fallback);
 const name = (fallback: string) => z.string().min(1).default(fallback);
 
 /** The shipped model's path inside the registry (this repository, by default). */
@@ -45,6 +46,9 @@ const EnvSchema = z.object({
   CLOUDSEG_FLUSH_MAX_BATCH_BYTES: int(1, 512 * MiB),
   CLOUDSEG_FLUSH_MAX_MESSAGES: int(1, 2000),
   CLOUDSEG_FLUSH_MAX_BATCHES: int(1, 20),
+  // Well below the worker's 540 s timeout: the seconds are an estimate (a slow download, a cold
+  // model load, a busier instance), and a batch over the timeout is redelivered whole, forever.
+  CLOUDSEG_FLUSH_MAX_BATCH_SECONDS: positive(300),
   CLOUDSEG_FLUSH_PULL_SIZE: int(1, 500),
   CLOUDSEG_FLUSH_EMPTY_PULLS: int(1, 3),
   CLOUDSEG_FLUSH_TIME_BUDGET_MS: int(100, 60_000),
@@ -81,6 +85,10 @@ const EnvSchema = z.object({
   // Memory one image may take, estimated from its header (windowed TIFFs: the uint8 mask, the tiles
   // in flight and the block cache; PNGs: the whole image); more is IMAGE_TOO_LARGE.
   CLOUDSEG_MEMORY_BUDGET_MB: int(64, 2048),
+  // Worker seconds per megapixel of input, for flush's planning. Measured: the whole ONNX Runtime
+  // pipeline (download, decode, overlapping tiles, inference, encode, upload) does ~1.8 Mpx/s on
+  // the worker's 2 vCPU, so ~0.56 s/Mpx, rounded up. TF.js wasm is ~7x slower (~4 s/Mpx): raise it with that engine.
+  CLOUDSEG_WORKER_SECONDS_PER_MPX: positive(0.6),
   CLOUDSEG_DELETE_INPUT: bool(false),
   CLOUDSEG_WRITE_GEOTIFF: bool(true),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -117,6 +125,10 @@ export interface Config {
     token: string | undefined;
     maxBatchItems: number;
     maxBatchBytes: number;
+    /** Most expected worker seconds per batch (pixels x workerSecondsPerMpx): below the worker's timeout. */
+    maxBatchSeconds: number;
+    /** The worker's measured seconds per megapixel (CLOUDSEG_WORKER_SECONDS_PER_MPX), for planning. */
+    workerSecondsPerMpx: number;
     /** Stop pulling after this many messages in one flush. */
     maxMessages: number;
     /** Release at most this many batches per flush (backpressure: what the workers can start). */
@@ -178,6 +190,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       token: e.CLOUDSEG_FLUSH_TOKEN,
       maxBatchItems: e.CLOUDSEG_FLUSH_MAX_BATCH_ITEMS,
       maxBatchBytes: e.CLOUDSEG_FLUSH_MAX_BATCH_BYTES,
+      maxBatchSeconds: e.CLOUDSEG_FLUSH_MAX_BATCH_SECONDS,
+      workerSecondsPerMpx: e.CLOUDSEG_WORKER_SECONDS_PER_MPX,
       maxMessages: e.CLOUDSEG_FLUSH_MAX_MESSAGES,
       maxBatches: e.CLOUDSEG_FLUSH_MAX_BATCHES,
       pullSize: e.CLOUDSEG_FLUSH_PULL_SIZE,

@@ -1,5 +1,6 @@
 // The pure core of flush: sort pulled upload notifications into work, skips, duplicates and
-// rejects, then cut the work into batches bounded by item count and bytes, in arrival order.
+// rejects, then cut the work into batches bounded by item count, bytes and expected seconds, in
+// arrival order.
 import type { BatchItem } from '../contracts/batch.js';
 import { objectKey } from '../contracts/batch.js';
 import { isCloudsegMask } from '../contracts/mask-metadata.js';
@@ -109,6 +110,14 @@ export function classifyMessages(messages: readonly PulledMessage[], inputBucket
 export interface BatchLimits {
   maxItems: number;
   maxBytes: number;
+  /** Most expected worker seconds in one batch (see `expectedSeconds`). @default Infinity */
+  maxSeconds?: number;
+}
+
+/** What planning weighs: bytes always; the worker seconds an item is expected to take, when known. */
+export interface Plannable {
+  size: number;
+  expectedSeconds?: number;
 }
 
 /**
@@ -116,7 +125,7 @@ export interface BatchLimits {
  * open one. Greedy packing is prefix-stable, so releasing closed batches while more items arrive
  * gives exactly the batches planBatches would give over the whole sequence.
  */
-export function closedBatches<T extends { size: number }>(items: Iterable<T>, limits: BatchLimits): { closed: T[][]; open: T[] } {
+export function closedBatches<T extends Plannable>(items: Iterable<T>, limits: BatchLimits): { closed: T[][]; open: T[] } {
   const batches = planBatches(items, limits);
   const last = batches.at(-1);
   // A last batch at the item limit is closed too: nothing more can join it.
@@ -125,26 +134,37 @@ export function closedBatches<T extends { size: number }>(items: Iterable<T>, li
 }
 
 /**
- * Greedy, order-preserving batching: a batch closes when the next item would exceed either
- * limit. An item larger than maxBytes on its own goes in a batch alone rather than never.
+ * Greedy, order-preserving batching: a batch closes when the next item would exceed any limit
+ * (items, bytes, expected seconds). An item over maxBytes or maxSeconds on its own goes in a
+ * batch alone rather than never.
  */
-export function planBatches<T extends { size: number }>(items: Iterable<T>, limits: BatchLimits): T[][] {
-  if (!(limits.maxItems >= 1) || !(limits.maxBytes >= 1)) {
-    throw new RangeError(`batch limits must be >= 1 (maxItems ${limits.maxItems}, maxBytes ${limits.maxBytes})`);
+export function planBatches<T extends Plannable>(items: Iterable<T>, limits: BatchLimits): T[][] {
+  const maxSeconds = limits.maxSeconds ?? Infinity;
+  if (!(limits.maxItems >= 1) || !(limits.maxBytes >= 1) || !(maxSeconds > 0)) {
+    throw new RangeError(`batch limits must be >= 1 and seconds > 0 (maxItems ${limits.maxItems}, maxBytes ${limits.maxBytes}, maxSeconds ${maxSeconds})`);
   }
   const batches: T[][] = [];
   let current: T[] = [];
   let currentBytes = 0;
+  let currentSeconds = 0;
   for (const item of items) {
-    const fits = current.length < limits.maxItems && currentBytes + item.size <= limits.maxBytes;
+    const seconds = item.expectedSeconds ?? 0;
+    const fits = current.length < limits.maxItems && currentBytes + item.size <= limits.maxBytes && currentSeconds + seconds <= maxSeconds;
     if (!fits && current.length > 0) {
       batches.push(current);
       current = [];
       currentBytes = 0;
+      currentSeconds = 0;
     }
     current.push(item);
     currentBytes += item.size;
+    currentSeconds += seconds;
   }
   if (current.length > 0) batches.push(current);
   return batches;
+}
+
+/** Expected worker seconds of an image: its pixels at the engine's measured seconds per megapixel. */
+export function expectedSeconds(pixels: number, secondsPerMpx: number): number {
+  return (pixels / 1e6) * secondsPerMpx;
 }

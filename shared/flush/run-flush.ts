@@ -7,7 +7,8 @@ import type { Config } from '../config/index.js';
 import { BATCH_SCHEMA_ID, BatchMessageSchema, objectKey, type BatchItem, type BatchMessage } from '../contracts/batch.js';
 import { describeError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { classifyMessages, closedBatches, planBatches, SKIP_REASONS, type Classification, type PulledMessage, type SkipReason } from './plan.js';
+import { classifyMessages, closedBatches, expectedSeconds, planBatches, SKIP_REASONS, type Classification, type PulledMessage, type SkipReason } from './plan.js';
+import { estimatedPixels, type PixelCount } from './pixel-probe.js';
 import { ACK_IDS_PER_REQUEST, chunks, keepLeases, type LeaseKeeperOptions } from './lease-keeper.js';
 import { stopReason, type StopReason } from './stop-rule.js';
 
@@ -55,6 +56,12 @@ export interface FlushDeps {
   /** Deadline of one pull call; see DEFAULT_PULL_TIMEOUT_MS. */
   pullTimeoutMs?: number;
   leases?: Pick<LeaseKeeperOptions, 'renewEveryMs' | 'extendToSeconds'>;
+  /**
+   * Pixels of each item, in order, for planning by expected seconds (`probePixels` over the input
+   * bucket in production); `deadline` is when no new header read may start. Without it every
+   * item's pixels are estimated from its size.
+   */
+  countPixels?: (items: readonly BatchItem[], deadline: number) => Promise<PixelCount[]>;
 }
 
 export interface FlushSummary {
@@ -64,6 +71,8 @@ export interface FlushSummary {
   batches: number;
   published: number;
   failedBatches: number;
+  /** Accepted uploads whose pixels came from an estimate (header not read or not an image), not the header. */
+  pixelsEstimated: number;
   /** Accepted uploads handed back to the buffer because the flush's batch cap was reached. */
   deferred: number;
   duplicates: number;
@@ -100,17 +109,36 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   // Every ack and nack must land before the messages' ack deadline; the keeper renews it while
   // this flush runs, so the subscription's ackDeadlineSeconds needs no margin for a long flush.
   const leases = keepLeases({ subscriber, subscription, logger, ...deps.leases });
-  const limits = { maxItems: settings.maxBatchItems, maxBytes: settings.maxBatchBytes };
+  const limits = { maxItems: settings.maxBatchItems, maxBytes: settings.maxBatchBytes, maxSeconds: settings.maxBatchSeconds };
   const inputBuckets = deps.inputBuckets ? new Set(deps.inputBuckets) : undefined;
   const publisher = batchPublisher(deps, now);
   // Items already in a batch, by object key: a batch is published as soon as it is full, while
   // the loop still pulls, so workers start on a large backlog at once instead of after the loop.
   const planned = new Set<string>();
   const unplanned = (c: Classification) => [...c.accepted.entries()].filter(([key]) => !planned.has(key)).map(([, a]) => a.item);
+  // Pixels by object key, read once per item from its header. Header reads start only within the
+  // pull budget, so probing bounds the flush's time as pulling does; later items are estimated.
+  const pixels = new Map<string, PixelCount>();
+  const probeDeadline = startedAt + settings.timeBudgetMs;
+  const countNew = async (items: BatchItem[]) => {
+    const fresh = items.filter((item) => !pixels.has(objectKey(item)));
+    if (fresh.length === 0) return;
+    const counts = deps.countPixels
+      ? await deps.countPixels(fresh, probeDeadline)
+      : fresh.map((item): PixelCount => ({ pixels: estimatedPixels(item.size), source: 'estimate' }));
+    fresh.forEach((item, i) => pixels.set(objectKey(item), counts[i]!));
+  };
+  const plannable = (items: BatchItem[]) =>
+    items.map((item) => ({
+      item,
+      size: item.size,
+      expectedSeconds: expectedSeconds(pixels.get(objectKey(item))?.pixels ?? estimatedPixels(item.size), settings.workerSecondsPerMpx),
+    }));
   // Backpressure: at most maxBatches per flush; what does not fit goes back to the buffer.
-  const release = (batches: BatchItem[][]) => {
-    for (const items of batches) {
+  const release = (batches: { item: BatchItem }[][]) => {
+    for (const planItems of batches) {
       if (publisher.batches.length >= settings.maxBatches) return;
+      const items = planItems.map((p) => p.item);
       for (const item of items) planned.add(objectKey(item));
       publisher.publish(items);
     }
@@ -119,13 +147,17 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   let classification: Classification;
   let outcomes: PromiseSettledResult<unknown>[];
   try {
-    pull = await pullUntilStop(deps, elapsed, () => publisher.batches.length, (received, all) => {
+    pull = await pullUntilStop(deps, elapsed, () => publisher.batches.length, async (received, all) => {
       leases.hold(received.map((m) => m.ackId));
-      release(closedBatches(unplanned(classifyMessages(all, inputBuckets)), limits).closed);
+      const items = unplanned(classifyMessages(all, inputBuckets));
+      await countNew(items);
+      release(closedBatches(plannable(items), limits).closed);
     });
     classification = classifyMessages(pull.messages, inputBuckets);
     logRejected(logger, classification.rejected);
-    release(planBatches(unplanned(classification), limits));
+    const rest = unplanned(classification);
+    await countNew(rest);
+    release(planBatches(plannable(rest), limits));
     outcomes = await publisher.settled();
   } finally {
     await leases.stop();
@@ -160,6 +192,7 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
     pulled: pull.messages.length,
     accepted: classification.accepted.size,
     deferred: deferredKeys.length,
+    pixelsEstimated: [...classification.accepted.keys()].filter((key) => pixels.get(key)?.source !== 'header').length,
     batches: batches.length,
     published,
     failedBatches: batches.length - published,
@@ -189,7 +222,7 @@ async function pullUntilStop(
   deps: FlushDeps,
   elapsed: () => number,
   released: () => number,
-  onReceived: (received: PulledMessage[], all: PulledMessage[]) => void,
+  onReceived: (received: PulledMessage[], all: PulledMessage[]) => Promise<void>,
 ): Promise<PullOutcome> {
   const { subscriber, subscription, settings, logger } = deps;
   const pullTimeoutMs = deps.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
@@ -215,7 +248,7 @@ async function pullUntilStop(
     }
     consecutiveEmptyPulls = 0;
     messages.push(...received);
-    onReceived(received, messages);
+    await onReceived(received, messages);
   }
 }
 

@@ -52,6 +52,10 @@ test('a wrong value is a CONFIG_INVALID error naming the variable', () => {
     ['CLOUDSEG_DELETE_INPUT', 'maybe'],
     ['CLOUDSEG_FLUSH_TOKEN', 'short'],
     ['CLOUDSEG_MODEL_REMOTE_CONFIG', 'not json'],
+    ['CLOUDSEG_FLUSH_MAX_BATCH_SECONDS', '0'],
+    ['CLOUDSEG_FLUSH_MAX_BATCH_SECONDS', 'Infinity'],
+    ['CLOUDSEG_WORKER_SECONDS_PER_MPX', '-0.6'],
+    ['CLOUDSEG_WORKER_SECONDS_PER_MPX', 'fast'],
   ] as const) {
     assert.throws(
       () => loadConfig({ [key]: value }),
@@ -59,6 +63,15 @@ test('a wrong value is a CONFIG_INVALID error naming the variable', () => {
       `${key}=${value}`,
     );
   }
+});
+
+test('planning by seconds: 300 s per batch and 0.6 s/Mpx by default; fractions accepted', () => {
+  const defaults = loadConfig({}).flush;
+  assert.equal(defaults.maxBatchSeconds, 300);
+  assert.equal(defaults.workerSecondsPerMpx, 0.6);
+  const set = loadConfig({ CLOUDSEG_FLUSH_MAX_BATCH_SECONDS: '120.5', CLOUDSEG_WORKER_SECONDS_PER_MPX: '4' }).flush;
+  assert.equal(set.maxBatchSeconds, 120.5);
+  assert.equal(set.workerSecondsPerMpx, 4);
 });
 
 test('registry settings: a stage or a rev, a path or an artifact, never both', () => {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyMessages, closedBatches, planBatches, type PulledMessage } from '../../shared/flush/plan.js';
+import { classifyMessages, closedBatches, expectedSeconds, planBatches, type PulledMessage } from '../../shared/flush/plan.js';
 
 // A notification as GCS sends it with payloadFormat JSON_API_V1: attributes plus the object resource.
 function gcsMessage(
@@ -227,13 +227,67 @@ describe('planBatches', () => {
   test('limits below 1 are a programming error', () => {
     assert.throws(() => planBatches([item('a', 1)], { maxItems: 0, maxBytes: 10 }), RangeError);
     assert.throws(() => planBatches([item('a', 1)], { maxItems: 1, maxBytes: 0 }), RangeError);
+    assert.throws(() => planBatches([item('a', 1)], { maxItems: 1, maxBytes: 10, maxSeconds: 0 }), RangeError);
+  });
+});
+
+describe('planBatches by expected seconds', () => {
+  const scene = (id: string, seconds: number, size = 1) => ({ id, size, expectedSeconds: seconds });
+  const ids = (batches: { id: string }[][]) => batches.map((b) => b.map((i) => i.id).join(''));
+  const cases: { name: string; items: [string, number][]; maxSeconds: number; maxItems?: number; expect: string[] }[] = [
+    { name: 'under the limit: one batch', items: [['a', 10], ['b', 10], ['c', 10]], maxSeconds: 300, expect: ['abc'] },
+    { name: 'exactly at the limit stays together', items: [['a', 100], ['b', 200], ['c', 1]], maxSeconds: 300, expect: ['ab', 'c'] },
+    { name: 'a fraction over cuts', items: [['a', 100], ['b', 200.001]], maxSeconds: 300, expect: ['a', 'b'] },
+    { name: 'an item over the limit goes alone, order kept', items: [['a', 10], ['H', 6000], ['c', 10], ['d', 10]], maxSeconds: 300, expect: ['a', 'H', 'cd'] },
+    { name: 'seconds close before the item limit', items: [['a', 120], ['b', 120], ['c', 120], ['d', 120], ['e', 120]], maxSeconds: 300, maxItems: 8, expect: ['ab', 'cd', 'e'] },
+    { name: 'the item limit still closes before seconds', items: [['a', 1], ['b', 1], ['c', 1]], maxSeconds: 300, maxItems: 2, expect: ['ab', 'c'] },
+    { name: 'items without expected seconds weigh nothing', items: [['a', 0], ['b', 0]], maxSeconds: 0.5, expect: ['ab'] },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const batches = planBatches(c.items.map(([id, s]) => scene(id, s)), { maxItems: c.maxItems ?? 100, maxBytes: 1e12, maxSeconds: c.maxSeconds });
+      assert.deepEqual(ids(batches), c.expect);
+    });
+  }
+
+  test('eight 40 Mpx scenes (the finding): one batch only when the engine can do them in time', () => {
+    const limits = { maxItems: 8, maxBytes: 2 ** 40, maxSeconds: 300 };
+    const scenes = (secondsPerMpx: number) => Array.from({ length: 8 }, (_, i) => scene(String(i), expectedSeconds(40e6, secondsPerMpx), 80 * 2 ** 20));
+    // ONNX Runtime's measured 0.6 s/Mpx: 24 s each, 192 s together, under 300.
+    assert.deepEqual(planBatches(scenes(0.6), limits).map((b) => b.length), [8]);
+    // TF.js wasm (~4 s/Mpx): 160 s each, so two would pass 300: one scene per batch. By count and
+    // bytes alone they were one batch of ~1280 s, far past the worker's 540 s timeout.
+    assert.deepEqual(planBatches(scenes(4), limits).map((b) => b.length), [1, 1, 1, 1, 1, 1, 1, 1]);
+    assert.deepEqual(planBatches(scenes(4), { maxItems: 8, maxBytes: 2 ** 40 }).map((b) => b.length), [8], 'the old limits');
+  });
+
+  test('expectedSeconds: pixels in megapixels times seconds per megapixel', () => {
+    assert.equal(expectedSeconds(0, 0.6), 0);
+    assert.equal(expectedSeconds(1e6, 0.6), 0.6);
+    assert.equal(expectedSeconds(1e10, 0.6), 6000);
+  });
+
+  test('invariants over a large random input: order kept, every limit held unless alone', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const items = Array.from({ length: 2000 }, (_, i) => ({ id: String(i), size: Math.floor(rand() * 300), expectedSeconds: rand() < 0.05 ? 500 : rand() * 120 }));
+    const limits = { maxItems: 7, maxBytes: 800, maxSeconds: 300 };
+    const batches = planBatches(items, limits);
+    assert.deepEqual(batches.flat(), items);
+    for (const b of batches) {
+      assert.ok(b.length >= 1 && b.length <= limits.maxItems);
+      assert.ok(b.reduce((s, i) => s + i.expectedSeconds, 0) <= limits.maxSeconds || b.length === 1);
+      assert.ok(b.reduce((s, i) => s + i.size, 0) <= limits.maxBytes || b.length === 1);
+    }
   });
 });
 
 describe('closedBatches (batches released while flush still pulls)', () => {
-  const sizes = [5, 1, 1, 9, 2, 2, 2, 30, 1, 1, 1, 1];
-  const limits = { maxItems: 3, maxBytes: 10 };
-  const items = sizes.map((size, id) => ({ id, size }));
+  const sizes = [5, 1, 1, 9, 2, 2, 2, 30, 1, 1, 1, 1, 1, 1, 1, 1];
+  // Seconds cut where bytes and count would not (items 9-10, 12-13), and one item over the limit alone (11).
+  const seconds = [10, 10, 10, 10, 10, 10, 10, 10, 60, 50, 500, 90, 20, 1, 1, 1];
+  const limits = { maxItems: 3, maxBytes: 10, maxSeconds: 100 };
+  const items = sizes.map((size, id) => ({ id, size, expectedSeconds: seconds[id]! }));
 
   test('every prefix: closed batches plus the open one are exactly planBatches of that prefix', () => {
     for (let n = 0; n <= items.length; n++) {

@@ -278,6 +278,7 @@ test('every service account holds exactly its listed grants, each on one resourc
     flush: [
       'google_pubsub_subscription_iam_member roles/pubsub.subscriber ${google_pubsub_subscription.uploads_buffer.name}',
       'google_pubsub_topic_iam_member roles/pubsub.publisher ${google_pubsub_topic.work.id}',
+      'google_storage_bucket_iam_member roles/storage.objectViewer ${google_storage_bucket.input.name}',
     ],
     worker: [
       'google_pubsub_topic_iam_member roles/pubsub.publisher ${google_pubsub_topic.results.id}',
@@ -352,6 +353,8 @@ test('env: every variable Terraform sets is one shared/config reads, with the sa
     ['flush_pull_size', config.flush.pullSize],
     ['flush_empty_pulls', config.flush.emptyPullsToStop],
     ['flush_time_budget_ms', config.flush.timeBudgetMs],
+    ['flush_max_batch_seconds', config.flush.maxBatchSeconds],
+    ['worker_seconds_per_mpx', config.flush.workerSecondsPerMpx],
     ['worker_concurrency', config.worker.concurrency ?? null],
     ['infer_batch_tiles', config.model.batchTiles],
     ['memory_budget_mb', config.worker.memoryBudgetBytes / 2 ** 20],
