@@ -251,6 +251,50 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
     assert.equal(event!.error?.code, 'OUTPUT_UNWRITABLE');
   });
 
+  test('an input the store refuses for good (403 on its read) is failed INPUT_UNREADABLE, not redelivered; a 503 is retried', async () => {
+    const { processBatch } = await import('../../shared/worker/process-batch.js');
+    const { createResultPublisher } = await import('../../shared/cloud/result-publisher.js');
+    const { objectDownloader } = await import('../../shared/cloud/object-download.js');
+    const { workerInstance } = await import('../../functions/worker.js');
+    const { createLogger } = await import('../../shared/logging.js');
+    const { Storage } = await import('@google-cloud/storage');
+    const model = await workerInstance().runtime.model();
+    // The local server's fault injection (storage testbench's shape) on the worker's media reads.
+    const faulty = async (instructions: string[]) => {
+      const res = await fetch(`${gcs.url}/retry_test`, { method: 'POST', body: JSON.stringify({ instructions: { 'storage.objects.get': instructions } }) });
+      const { id } = (await res.json()) as { id: string };
+      const client = new Storage({ projectId: PROJECT, apiEndpoint: gcs.url, retryOptions: { autoRetry: false } });
+      client.interceptors.push({
+        request: (options) => {
+          options.headers = { ...(options.headers as Record<string, string> | undefined), 'x-retry-test-id': id };
+          return options as ReturnType<Storage['interceptors'][number]['request']>;
+        },
+      });
+      return objectDownloader(client, { baseDelayMs: 5 });
+    };
+    const run = async (name: string, instructions: string[]) => {
+      const item = await upload(name, await readFile(samples[0]!.imagePath));
+      const outcome = await processBatch(
+        {
+          storage,
+          downloader: await faulty(instructions),
+          publishResult: createResultPublisher(pubsub, RESULTS),
+          model,
+          logger: createLogger({ level: 'silent' }),
+          settings: { outputBucket: OUTPUT, outputPrefix: '', memoryBudgetBytes: 2 ** 31, batchTiles: 1, concurrency: 1, deleteInput: false, writeGeoTiff: true },
+        },
+        batchOf([item]),
+      );
+      await results(1);
+      return outcome.events[0]!;
+    };
+    const refused = await run('refused/scene.tif', ['return-403']);
+    assert.equal(refused.status, 'failed');
+    assert.equal(refused.error?.code, 'INPUT_UNREADABLE');
+    const blip = await run('blip/scene.tif', ['return-503', 'return-429']);
+    assert.equal(blip.status, 'succeeded', 'transient read errors are retried by the downloader');
+  });
+
   test('a malformed work message is dropped (acked), not retried forever', async () => {
     const res = await fetch(`${workerUrl}/projects/${PROJECT}/topics/${WORK}`, {
       method: 'POST',
