@@ -15,16 +15,12 @@ import { readNpy } from '../../shared/model/npz.js';
 import { segmentScene } from '../../shared/model/segment.js';
 import { FIXTURES_DIR, fixturesMissing } from '../support/fixtures.js';
 import { registeredModelDir } from '../support/model.js';
-import { keras3Fixture, savedModelDirFor } from '../support/saved-models.js';
+import { GOLDEN, keras3Fixture, savedModelDirFor } from '../support/saved-models.js';
 
 const MISSING = fixturesMissing();
 if (MISSING) console.warn(`!!! SKIPPING SavedModel golden tests: ${MISSING}`);
 
 const GOLDEN_TOLERANCE = 1e-5;
-const GOLDEN = [
-  { path: 'models/landsatbiomeRGBI6', input: 'golden-input-oncloudn-chip1.npy', output: 'golden-output-oncloudn-chip1.npy' },
-  { path: 'models/landsatbiomeRGBISWIR7', input: 'rgbiswir7-golden-input-random64.npy', output: 'rgbiswir7-golden-output-random64.npy' },
-] as const;
 
 const dirs: string[] = [];
 const models = new Map<string, { saved: LoadedModel; layers: LoadedModel }>();

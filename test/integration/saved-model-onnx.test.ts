@@ -13,16 +13,12 @@ import { loadSavedModelGraph } from '../../shared/model/saved-model/load-saved-m
 import { decodeSavedModel, encodeSavedModel } from '../../shared/model/saved-model/tf-protos.js';
 import { createLogger } from '../../shared/logging.js';
 import { fixturesMissing } from '../support/fixtures.js';
-import { keras3Fixture, savedModelDirFor } from '../support/saved-models.js';
+import { GOLDEN, keras3Fixture, savedModelDirFor } from '../support/saved-models.js';
 
 const MISSING = fixturesMissing();
 if (MISSING) console.warn(`!!! SKIPPING SavedModel on ONNX Runtime tests: ${MISSING}`);
 
 const TOLERANCE = 1e-5;
-const GOLDEN = [
-  { path: 'models/landsatbiomeRGBI6', input: 'golden-input-oncloudn-chip1.npy', output: 'golden-output-oncloudn-chip1.npy' },
-  { path: 'models/landsatbiomeRGBISWIR7', input: 'rgbiswir7-golden-input-random64.npy', output: 'rgbiswir7-golden-output-random64.npy' },
-] as const;
 
 const dirs: string[] = [];
 const models = new Map<string, { onnx: LoadedModel; wasm: LoadedModel }>();

@@ -24,3 +24,9 @@ export async function savedModelDirFor(layersPath: keyof typeof KERAS3_MODELS, c
   await writeFile(join(dir, MODEL_CARD_FILE), stringify({ ...card, format: 'saved-model', modelFile: 'saved_model', ...cardChanges }));
   return dir;
 }
+
+/** TensorFlow's golden input/output pairs for the two keras3 SavedModels (see the fixture README). */
+export const GOLDEN = [
+  { path: 'models/landsatbiomeRGBI6', input: 'golden-input-oncloudn-chip1.npy', output: 'golden-output-oncloudn-chip1.npy' },
+  { path: 'models/landsatbiomeRGBISWIR7', input: 'rgbiswir7-golden-input-random64.npy', output: 'rgbiswir7-golden-output-random64.npy' },
+] as const;
