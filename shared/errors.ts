@@ -14,6 +14,9 @@ export const ERROR_CODES = [
   'IMAGE_TOO_LARGE',
   'INVALID_SCALING',
   'NO_VALID_PIXELS',
+  // a scene of several objects (STAC item, Landsat MTL band set)
+  'SCENE_INVALID',
+  'BANDS_MISSING',
   'INVALID_MESSAGE',
   // model problems
   'MODEL_NOT_FOUND',

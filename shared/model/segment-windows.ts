@@ -95,6 +95,10 @@ export async function segmentWindows(
     live.forEach(({ tile, read }, i) => settle(tile, read, probability, paddedWidth, i * paddedWidth * paddedHeight));
     tilesRun += live.length;
   };
-  await Promise.all([...batchesOfSameSize(tiles, multiple, batchTiles)].map((group) => limit(() => runGroup(group))));
+  const runAndReport = async (group: PlannedTile[]) => {
+    await runGroup(group);
+    options.onProgress?.(tilesRun + tilesSkipped, tiles.length);
+  };
+  await Promise.all([...batchesOfSameSize(tiles, multiple, batchTiles)].map((group) => limit(() => runAndReport(group))));
   return { mask, cloudFraction: validPixels === 0 ? 0 : cloudy / validPixels, validPixels, tilesRun, tilesSkipped };
 }

@@ -14,6 +14,11 @@ export interface SegmentOptions {
   tileSize?: number;
   /** @default card.tile.overlap */
   overlap?: number;
+  /**
+   * Called after each group of tiles settles with the tiles done (run or skipped) and the total,
+   * so a terminal can show progress on a large scene. Only the windowed path calls it.
+   */
+  onProgress?: (tilesDone: number, tilesTotal: number) => void;
 }
 
 /**

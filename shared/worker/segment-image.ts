@@ -34,6 +34,11 @@ export interface MaskResult {
   scaling: Scaling;
   scalingSource: ScalingSource;
   timingsMs: { decode: number; infer: number };
+  /**
+   * Where the mask came from, as text key/values the georeferenced mask carries in its metadata
+   * (GDAL_METADATA): e.g. the reflectance conversion applied and its source.
+   */
+  tags?: Record<string, string>;
 }
 
 export interface Segmentation extends MaskResult {

@@ -30,6 +30,8 @@ export interface SourceLimits {
   batchTiles?: number;
   /** Tile size and overlap other than the card's (tests, experiments). */
   tile?: { size?: number; overlap?: number };
+  /** Tiles done / total after each group (windowed reads only): a terminal's progress bar. */
+  onProgress?: SegmentOptions['onProgress'];
 }
 
 export interface SourceSegmentation extends MaskResult {
@@ -160,6 +162,7 @@ function tileOptions(limits: SourceLimits): SegmentOptions {
     ...(limits.batchTiles ? { batchTiles: limits.batchTiles } : {}),
     ...(limits.tile?.size ? { tileSize: limits.tile.size } : {}),
     ...(limits.tile?.overlap !== undefined ? { overlap: limits.tile.overlap } : {}),
+    ...(limits.onProgress ? { onProgress: limits.onProgress } : {}),
   };
 }
 
