@@ -9,7 +9,7 @@ import type { SegmentationModel } from '../model/types.js';
 import { maskNames } from './output-names.js';
 import { fileRangeSource } from '../imaging/range-source.js';
 import { encodeMasks, type ScalingOverride } from './segment-image.js';
-import { segmentSource } from './segment-source.js';
+import { segmentSource, type SourceLimits } from './segment-source.js';
 
 /** Result events of local files name the pseudo-bucket `file` and the absolute path. */
 export const LOCAL_FILE_BUCKET = 'file';
@@ -22,6 +22,8 @@ export interface SegmentFilesOptions {
   geotiff: boolean;
   scalingOverride?: ScalingOverride | null;
   batchId?: string;
+  /** Tiles done / total as a scene is segmented (a terminal's progress bar). */
+  onProgress?: SourceLimits['onProgress'];
 }
 
 export async function segmentFile(model: SegmentationModel, path: string, options: SegmentFilesOptions): Promise<ResultEvent> {
@@ -46,7 +48,7 @@ export async function segmentFile(model: SegmentationModel, path: string, option
     const segmentation = await segmentSource(
       model,
       { source, name: absolute, scalingOverride: options.scalingOverride ?? null },
-      { memoryBudgetBytes: options.memoryBudgetBytes, batchTiles: options.batchTiles },
+      { memoryBudgetBytes: options.memoryBudgetBytes, batchTiles: options.batchTiles, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
     ).finally(() => source.close());
     const encoded = await encodeMasks(segmentation, { geotiff: options.geotiff });
     const t1 = performance.now();
