@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CloudsegError } from '../errors.js';
 import { decodeImage } from '../imaging/decode.js';
+import { MASK_VALUES } from '../imaging/mask-values.js';
 import { encodeRasterGeoTiff, stackBands } from '../imaging/stack.js';
 import type { Raster } from '../imaging/types.js';
 import { detectTruthEncoding, TRUTH_ENCODINGS, truthCloudMask, type TruthEncoding } from './mask-encodings.js';
@@ -26,6 +27,8 @@ const SceneSchema = z
     bandNames: z.array(z.string().min(1)).optional(),
     truth: z.string().min(1).optional(),
     truthEncoding: z.enum(TRUTH_ENCODINGS).optional(),
+    /** The truth value meaning "no data" (left out of the scores). @default the truth file's GDAL_NODATA, if any */
+    truthNodata: z.number().int().min(0).max(65535).optional(),
     /** A scaling preset of the model card, given to the per-image path as object metadata. */
     preset: z.string().min(1).optional(),
   })
@@ -104,8 +107,10 @@ export interface LoadedScene {
   /** What the per-image path decodes. */
   bytes: Uint8Array;
   fileName: string;
-  /** 1 = cloud, 0 = not, row-major. */
+  /** 1 = cloud, 0 = not, MASK_VALUES.nodata = no truth there (left out of the scores); row-major. */
   truth: Uint8Array;
+  /** How many truth pixels are nodata. */
+  truthNodataPixels: number;
   truthEncoding: TruthEncoding;
   width: number;
   height: number;
@@ -123,6 +128,7 @@ export async function loadScene(scene: EvalScene, modelBands: readonly string[])
   let truthValues: ArrayLike<number>;
   let width: number;
   let height: number;
+  let truthNodata: number | null = scene.truthNodata ?? null;
   if (scene.bands) {
     const missing = modelBands.filter((b) => !Object.hasOwn(scene.bands!, b));
     if (missing.length > 0) return { skipped: `no ${missing.join(', ')} band file (has ${Object.keys(scene.bands).join(', ')})` };
@@ -165,6 +171,7 @@ export async function loadScene(scene: EvalScene, modelBands: readonly string[])
     const truth = await decodeImage(await readFile(scene.truth), { name: scene.truth, maxPixels: SCENE_MAX_PIXELS });
     if (truth.bands !== 1) throw new CloudsegError('TRUTH_INVALID', `${scene.truth} has ${truth.bands} bands; a truth mask has one`);
     truthValues = truth.data;
+    truthNodata ??= truth.noData;
     width = truth.width;
     height = truth.height;
   } else {
@@ -172,8 +179,33 @@ export async function loadScene(scene: EvalScene, modelBands: readonly string[])
     width = probe.width;
     height = probe.height;
   }
-  const encoding = scene.truthEncoding ?? detectTruthEncoding(truthValues!, scene.truth ?? `${scene.npz}:${scene.maskKey}`);
-  return { scene: { bytes, fileName, truth: truthCloudMask(truthValues!, encoding), truthEncoding: encoding, width, height } };
+  const { truth, truthEncoding, truthNodataPixels } = readTruth(truthValues!, truthNodata, scene.truthEncoding, scene.truth ?? `${scene.npz}:${scene.maskKey}`);
+  return { scene: { bytes, fileName, truth, truthEncoding, truthNodataPixels, width, height } };
+}
+
+/**
+ * The truth as 1 = cloud, 0 = not, MASK_VALUES.nodata where it equals `nodata`; the encoding is
+ * told from the other values (a 0/1 mask declaring nodata 255 is still cloud1).
+ */
+export function readTruth(
+  values: ArrayLike<number>,
+  nodata: number | null,
+  encoding: TruthEncoding | undefined,
+  where: string,
+): { truth: Uint8Array; truthEncoding: TruthEncoding; truthNodataPixels: number } {
+  const known = nodata === null ? values : Array.prototype.filter.call(values, (v: number) => v !== nodata) as number[];
+  const truthEncoding = encoding ?? detectTruthEncoding(known, where);
+  const truth = truthCloudMask(values, truthEncoding);
+  let truthNodataPixels = 0;
+  if (nodata !== null) {
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] === nodata) {
+        truth[i] = MASK_VALUES.nodata;
+        truthNodataPixels++;
+      }
+    }
+  }
+  return { truth, truthEncoding, truthNodataPixels };
 }
 
 function selectBands(raster: Raster, bandNames: string[] | undefined, modelBands: readonly string[]): { raster: Raster } | { skipped: string } {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ModelIdentity } from '../contracts/result-event.js';
 import { CloudsegError, isCloudsegError } from '../errors.js';
-import { isMaskCloud } from '../imaging/mask-values.js';
+import { isMaskCloud, MASK_VALUES } from '../imaging/mask-values.js';
 import { SCALING_METADATA_KEYS, type ScalingSource } from '../imaging/scaling.js';
 import type { Logger } from '../logging.js';
 import { segmentImage } from '../worker/segment-image.js';
@@ -51,6 +51,7 @@ export interface SceneReport extends MaskAgreement {
 
 export interface OverallReport extends MaskAgreement {
   scenes: number;
+  /** Pixels compared (the confusion counts' sum); excludedPixels are the nodata ones left out. */
   pixels: number;
   /** Mean of the per-scene IoUs (the pooled `iou` weighs scenes by their pixels). */
   meanIou: number;
@@ -101,6 +102,7 @@ export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[
     skipped: {},
   };
   const pooled = { truePositive: 0, falsePositive: 0, falseNegative: 0, trueNegative: 0 };
+  let pooledExcluded = 0;
   for (const scene of scenes) {
     const loaded = await loadScene(scene, card.bands);
     if ('skipped' in loaded) {
@@ -129,8 +131,10 @@ export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[
     if (segmentation.mask.length !== truth.length) {
       throw new CloudsegError('TRUTH_INVALID', `scene ${scene.name}: image is ${segmentation.width}x${segmentation.height} but its truth is ${loaded.scene.width}x${loaded.scene.height}`);
     }
-    const agreement = compareMasks(segmentation.mask, truth, { predicted: isMaskCloud });
+    // Nodata in the prediction (the mask's 128) or the truth (loadScene's 128) is left out, not "clear".
+    const agreement = compareMasks(segmentation.mask, truth, { predicted: isMaskCloud, predictedNodata: isMaskNodata, truthNodata: isMaskNodata });
     for (const key of Object.keys(pooled) as (keyof typeof pooled)[]) pooled[key] += agreement.confusion[key];
+    pooledExcluded += agreement.excludedPixels;
     report.scenes[scene.name] = {
       ...agreement,
       width: segmentation.width,
@@ -139,7 +143,7 @@ export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[
       scaling: { source: segmentation.scalingSource, ...segmentation.scaling },
       inferMs: Math.round(performance.now() - started),
     };
-    options.logger?.info({ scene: scene.name, iou: agreement.iou, accuracy: agreement.accuracy }, 'scene evaluated');
+    options.logger?.info({ scene: scene.name, iou: agreement.iou, accuracy: agreement.accuracy, excludedPixels: agreement.excludedPixels }, 'scene evaluated');
     if (plotsDir && options.plots !== false) {
       const png = await renderEvalPlot({
         raster: segmentation.raster,
@@ -153,7 +157,7 @@ export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[
   }
   const sceneReports = Object.values(report.scenes);
   report.overall = {
-    ...agreementFromConfusion(pooled),
+    ...agreementFromConfusion(pooled, pooledExcluded),
     scenes: sceneReports.length,
     pixels: pooled.truePositive + pooled.falsePositive + pooled.falseNegative + pooled.trueNegative,
     meanIou: sceneReports.length === 0 ? 0 : sceneReports.reduce((sum, s) => sum + s.iou, 0) / sceneReports.length,
@@ -170,7 +174,7 @@ export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[
 
 /** A plain-text table: one row per scene and one overall, counts and the headline ratios. */
 export function formatConfusionTable(report: EvaluationReport): string {
-  const header = ['scene', 'TP', 'FP', 'FN', 'TN', 'IoU', 'precision', 'recall', 'F1', 'accuracy', 'pred/true cloud'];
+  const header = ['scene', 'TP', 'FP', 'FN', 'TN', 'IoU', 'precision', 'recall', 'F1', 'accuracy', 'pred/true cloud', 'nodata'];
   const row = (name: string, a: MaskAgreement) => [
     name,
     String(a.confusion.truePositive),
@@ -183,6 +187,7 @@ export function formatConfusionTable(report: EvaluationReport): string {
     a.f1.toFixed(3),
     a.accuracy.toFixed(3),
     `${a.predictedCloudFraction.toFixed(3)}/${a.trueCloudFraction.toFixed(3)}`,
+    String(a.excludedPixels),
   ];
   const rows = [header, ...Object.entries(report.scenes).map(([name, s]) => row(name, s)), row('overall (pooled)', report.overall)];
   const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -190,6 +195,7 @@ export function formatConfusionTable(report: EvaluationReport): string {
   const lines = [
     `model ${report.model.name} ${report.model.version} (md5 ${report.model.md5}), threshold ${report.threshold}, tile ${report.tile.size}/${report.tile.overlap}`,
     'TP = cloud in both, FP = predicted cloud on clear truth, FN = missed cloud, TN = clear in both (pixels)',
+    'nodata = pixels left out of every count and ratio: nodata in the prediction or in the truth',
     '',
     line(rows[0]!),
     widths.map((w) => '-'.repeat(w)).join('  '),
@@ -198,6 +204,8 @@ export function formatConfusionTable(report: EvaluationReport): string {
   ];
   return `${lines.join('\n')}\n`;
 }
+
+const isMaskNodata = (v: number) => v === MASK_VALUES.nodata;
 
 function rgbBandIndexes(bands: readonly string[]): [number, number, number] {
   const at = (name: string, fallback: number) => (bands.includes(name) ? bands.indexOf(name) : Math.min(fallback, bands.length - 1));
