@@ -1,8 +1,9 @@
 // The evaluation's picture of one scene, four panels side by side: the image (true colour),
 // the truth, the prediction, and the errors (agreement grey/white, false positives red, false
-// negatives blue), composited with sharp into one PNG.
+// negatives blue, nodata left out of the scores mid grey), composited with sharp into one PNG.
 import sharp, { type KernelEnum, type Sharp } from 'sharp';
 import { encodeOverlayPng } from '../imaging/encode.js';
+import { MASK_VALUES } from '../imaging/mask-values.js';
 import type { Raster, Scaling } from '../imaging/types.js';
 
 /** Colours of the error panel (RGB). */
@@ -11,6 +12,8 @@ export const ERROR_COLOURS = {
   trueNegative: [40, 40, 40],
   falsePositive: [230, 30, 30],
   falseNegative: [30, 90, 240],
+  /** Nodata in the truth or the prediction: scored as neither (see compareMasks). */
+  excluded: [128, 128, 128],
 } as const;
 
 export const PLOT_PANELS = ['image', 'truth', 'prediction', 'errors'] as const;
@@ -24,7 +27,7 @@ export interface EvalPlotInput {
   scaling: Scaling;
   /** Indexes of the red, green and blue bands in the raster. */
   rgbBands: [number, number, number];
-  /** 1 (or 255) = cloud, row-major, width x height. */
+  /** 1 (or 255) = cloud, MASK_VALUES.nodata = no data (both masks), row-major, width x height. */
   truth: Uint8Array;
   predicted: Uint8Array;
 }
@@ -41,6 +44,14 @@ export async function renderEvalPlot(input: EvalPlotInput): Promise<Buffer> {
   const predictedRgb = new Uint8Array(pixels * 3);
   const errorRgb = new Uint8Array(pixels * 3);
   for (let p = 0; p < pixels; p++) {
+    const tNodata = truth[p] === MASK_VALUES.nodata;
+    const yNodata = predicted[p] === MASK_VALUES.nodata;
+    if (tNodata || yNodata) {
+      truthRgb.set(tNodata ? ERROR_COLOURS.excluded : truth[p] !== 0 ? [255, 255, 255] : [0, 0, 0], p * 3);
+      predictedRgb.set(yNodata ? ERROR_COLOURS.excluded : predicted[p] !== 0 ? [255, 255, 255] : [0, 0, 0], p * 3);
+      errorRgb.set(ERROR_COLOURS.excluded, p * 3);
+      continue;
+    }
     const t = truth[p] !== 0;
     const y = predicted[p] !== 0;
     truthRgb.fill(t ? 255 : 0, p * 3, p * 3 + 3);

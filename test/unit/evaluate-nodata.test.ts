@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { decodeImage } from '../../shared/imaging/decode.js';
 import { writeGeoTiff } from '../../shared/imaging/geotiff-write.js';
 import { isMaskCloud, MASK_VALUES } from '../../shared/imaging/mask-values.js';
+import { ERROR_COLOURS, renderEvalPlot } from '../../shared/model/eval-plot.js';
 import { readTruth, type EvalScene } from '../../shared/model/eval-scenes.js';
 import { evaluateModel, formatConfusionTable } from '../../shared/model/evaluate.js';
 import { loadModelFromDir } from '../../shared/model/load.js';
@@ -113,4 +115,20 @@ test('evaluateModel on a real scene with fill in the image and unlabelled truth:
     model.dispose();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('renderEvalPlot shows nodata (either mask) grey, not as cloud', async () => {
+  const width = 4;
+  const height = 1;
+  const raster = { width, height, bands: 4, dtype: 'float32' as const, data: new Float32Array(width * height * 4).fill(0.2), georef: null, fileScaling: null, noData: null };
+  const truth = Uint8Array.from([1, N, 1, 0]);
+  const predicted = Uint8Array.from([N, 255, 255, 0]);
+  const png = await renderEvalPlot({ raster, scaling: { scale: [1], offset: [0] }, rgbBands: [2, 1, 0], truth, predicted });
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const pixel = (x: number) => [...data.subarray(x * info.channels, x * info.channels + 3)];
+  const panel = (i: number) => i * (width + 4);
+  assert.deepEqual([0, 1, 2, 3].map((x) => pixel(panel(3) + x)), [ERROR_COLOURS.excluded, ERROR_COLOURS.excluded, ERROR_COLOURS.truePositive, ERROR_COLOURS.trueNegative].map((c) => [...c]));
+  assert.deepEqual(pixel(panel(1) + 1), [...ERROR_COLOURS.excluded], 'truth panel: nodata grey');
+  assert.deepEqual(pixel(panel(1) + 0), [255, 255, 255], 'truth panel: cloud white');
+  assert.deepEqual(pixel(panel(2) + 0), [...ERROR_COLOURS.excluded], 'prediction panel: nodata grey');
 });
