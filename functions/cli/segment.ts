@@ -1,8 +1,11 @@
 // `cloudseg segment`
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging.js';
 import { engineOption, numList, withEngine } from './arguments.js';
+import { createProgressBar } from './progress-bar.js';
+import { shouldDrawProgress } from './progress-line.js';
 
 export function registerSegment(program: Command): void {
   program
@@ -15,7 +18,8 @@ export function registerSegment(program: Command): void {
     .option('--preset <name>', 'a scaling preset of the model card (e.g. landsat8-l1, sentinel2-l1c)')
     .option('--model <dir>', 'model directory (default: the bundled model)')
     .addOption(engineOption())
-    .action(async (images: string[], opts: { out: string; scale?: number | number[]; offset?: number | number[]; preset?: string; model?: string; engine?: string }) => {
+    .option('--no-progress', 'no progress bar (drawn on stderr for scenes of many tiles, only on a terminal, not under CI or TERM=dumb)')
+    .action(async (images: string[], opts: { out: string; scale?: number | number[]; offset?: number | number[]; preset?: string; model?: string; engine?: string; progress: boolean }) => {
       const config = loadConfig({ ...withEngine(process.env, opts.engine), ...(opts.model ? { CLOUDSEG_MODEL_DIR: opts.model } : {}) });
       const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       const { createStorage } = await import('../../shared/cloud/storage.js');
@@ -28,15 +32,19 @@ export function registerSegment(program: Command): void {
         opts.scale !== undefined || opts.offset !== undefined || opts.preset
           ? { ...(opts.scale !== undefined ? { scale: opts.scale } : {}), ...(opts.offset !== undefined ? { offset: opts.offset } : {}), ...(opts.preset ? { preset: opts.preset } : {}) }
           : null;
+      const drawProgress = shouldDrawProgress({ isTTY: process.stderr.isTTY === true, env: process.env, wanted: opts.progress });
       let failed = 0;
       for (const image of images) {
+        // The bar's line is ended before the event is printed, so stdout never lands inside it.
+        const progress = drawProgress ? createProgressBar(process.stderr, basename(image)) : null;
         const event = await segmentFile(model, image, {
           outDir: opts.out,
           memoryBudgetBytes: config.worker.memoryBudgetBytes,
           batchTiles: config.model.batchTiles,
           geotiff: config.worker.writeGeoTiff,
           scalingOverride: override,
-        });
+          ...(progress ? { onProgress: progress.update } : {}),
+        }).finally(() => progress?.finish());
         if (event.status === 'failed') failed++;
         process.stdout.write(`${JSON.stringify(event)}\n`);
       }
