@@ -32,7 +32,10 @@ export interface ImportedModel {
 }
 
 export async function importKerasModel(hdf5Path: string, options: ImportKerasOptions): Promise<ImportedModel> {
-  const [keras, sourceBytes] = await Promise.all([readKerasHdf5(hdf5Path), readFile(hdf5Path)]);
+  // In this order: readKerasHdf5 turns a missing or unreadable file into MODEL_IMPORT_INVALID, which
+  // a raw readFile racing it could pre-empt with a bare ENOENT.
+  const keras = await readKerasHdf5(hdf5Path);
+  const sourceBytes = await readFile(hdf5Path);
   const sourceMd5 = createHash('md5').update(sourceBytes).digest('hex');
   // Everything that can be refused is checked before a file is written.
   const topology = convertModelConfig(keras.modelConfig);
