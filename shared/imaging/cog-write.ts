@@ -205,19 +205,26 @@ function setValues(entries: IfdEntry[], tag: number, values: number[]): void {
 
 /** The level's tiles in row-major order, deflated a few at a time off the main thread, in order. */
 async function* compressedTiles(level: MaskLevel, grid: TileGrid, predictor: boolean): AsyncGenerator<Uint8Array> {
-  const pending: Promise<Uint8Array>[] = [];
+  // TILES_IN_FLIGHT raw buffers, reused once their tile is deflated: 1 MiB however big the scene.
+  const free: Uint8Array[] = [];
+  const pending: { raw: Uint8Array; deflated: Promise<Buffer> }[] = [];
+  const next = async (): Promise<Uint8Array> => {
+    const { raw, deflated } = pending.shift()!;
+    const payload = await deflated;
+    free.push(raw);
+    return payload;
+  };
   for (let t = 0; t < grid.count; t++) {
-    const raw = rawTile(level, t % grid.across, Math.floor(t / grid.across));
+    const raw = fillTile(free.pop() ?? new Uint8Array(COG_TILE_SIDE * COG_TILE_SIDE), level, t % grid.across, Math.floor(t / grid.across));
     if (predictor) applyHorizontalPredictor(raw, COG_TILE_SIDE, COG_TILE_SIDE, 1, 1);
-    pending.push(deflateAsync(raw));
-    if (pending.length >= TILES_IN_FLIGHT) yield await pending.shift()!;
+    pending.push({ raw, deflated: deflateAsync(raw) });
+    if (pending.length >= TILES_IN_FLIGHT) yield await next();
   }
-  while (pending.length > 0) yield await pending.shift()!;
+  while (pending.length > 0) yield await next();
 }
 
 // A full 512x512 tile of MASK_VALUES; the part beyond the image's right or bottom edge is nodata.
-function rawTile(level: MaskLevel, tx: number, ty: number): Uint8Array {
-  const raw = new Uint8Array(COG_TILE_SIDE * COG_TILE_SIDE);
+function fillTile(raw: Uint8Array, level: MaskLevel, tx: number, ty: number): Uint8Array {
   const x0 = tx * COG_TILE_SIDE;
   const y0 = ty * COG_TILE_SIDE;
   const w = Math.min(COG_TILE_SIDE, level.width - x0);
