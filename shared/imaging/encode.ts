@@ -1,8 +1,9 @@
-// Encodes what the pipeline hands back: the cloud mask as PNG and as a GeoTIFF lying on the input,
-// and a true-colour quick-look with the clouds tinted, for people to eyeball results.
+// Encodes what the pipeline hands back: the cloud mask as PNG and as a Cloud-Optimized GeoTIFF
+// lying on the input, and a true-colour quick-look with the clouds tinted, for people to eyeball.
 import sharp from 'sharp';
-import { writeGeoTiff } from './geotiff-write.js';
-import { MASK_VALUES } from './mask-values.js';
+import { writeMaskCog } from './cog-write.js';
+import { maskAtScale, maskOverviews, quickLookScale, type MaskLevel } from './mask-overviews.js';
+import { MASK_VALUES, toMaskValue } from './mask-values.js';
 import type { Georeference, Raster, Scaling } from './types.js';
 
 const TINT_RGB = [255, 0, 255] as const; // magenta: rare in nature, visible on white cloud and dark land
@@ -23,11 +24,23 @@ export async function encodeMaskPng(mask: Uint8Array, width: number, height: num
     .toBuffer();
 }
 
-/** A mask as an 8-bit, 1-band GeoTIFF of MASK_VALUES carrying the input's georeference, GDAL_NODATA = MASK_VALUES.nodata. */
-export async function encodeMaskGeoTiff(mask: Uint8Array, width: number, height: number, georef: Georeference): Promise<Buffer> {
+export interface MaskCogOptions {
+  georef: Georeference | null;
+  /** Provenance key/values written as GDAL_METADATA items. */
+  tags?: Record<string, string>;
+  /** The mask's overviews when the caller already made them (maskOverviews), else made here. */
+  overviews?: MaskLevel[];
+}
+
+/**
+ * A mask as a Cloud-Optimized GeoTIFF of MASK_VALUES (uint8, 512 px deflate tiles, mode overviews,
+ * GDAL_NODATA = MASK_VALUES.nodata), carrying the input's georeference when it had one.
+ */
+export async function encodeMaskCog(mask: Uint8Array, width: number, height: number, options: MaskCogOptions): Promise<Buffer> {
   checkMask(mask, width, height);
-  const file = writeGeoTiff({ width, height, bands: 1, dtype: 'uint8', data: toMaskValues(mask), georef, noData: MASK_VALUES.nodata });
-  return Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  const full = { width, height, data: mask };
+  const overviews = options.overviews ?? maskOverviews(full);
+  return writeMaskCog({ levels: [full, ...overviews], georef: options.georef, ...(options.tags ? { tags: options.tags } : {}) });
 }
 
 export interface OverlayOptions {
@@ -35,10 +48,23 @@ export interface OverlayOptions {
   rgbBands?: [number, number, number];
 }
 
-/** A true-colour RGB PNG of the scaled raster, stretched per band, with cloud pixels tinted. */
+/**
+ * A true-colour RGB PNG of the scaled raster, stretched per band, with cloud pixels tinted. Above
+ * QUICK_LOOK_MAX_SIDE it is a quick-look 1/quickLookScale the size: each pixel the mean of its
+ * block's valid values, the tint from the mask's mode (the same levels as the COG's overviews).
+ * `mask` is the full mask, or already the quick-look's (the PNG mask of a big scene).
+ */
 export async function encodeOverlayPng(raster: Raster, scaling: Scaling, mask: Uint8Array, options: OverlayOptions = {}): Promise<Buffer> {
-  const { width, height, bands, data } = raster;
-  checkMask(mask, width, height);
+  const { bands, data } = raster;
+  const scale = quickLookScale(raster.width, raster.height);
+  const width = Math.ceil(raster.width / scale);
+  const height = Math.ceil(raster.height / scale);
+  let shownMask: Uint8Array;
+  if (mask.length === width * height) shownMask = mask;
+  else {
+    checkMask(mask, raster.width, raster.height);
+    shownMask = maskAtScale({ width: raster.width, height: raster.height, data: mask }, scale).data;
+  }
   const wanted = options.rgbBands ?? [2, 1, 0];
   // A single-band (or two-band) image is shown grey rather than refused.
   const rgb = wanted.map((b) => (b < bands ? b : 0)) as [number, number, number];
@@ -47,11 +73,25 @@ export async function encodeOverlayPng(raster: Raster, scaling: Scaling, mask: U
   const values = new Float32Array(pixels);
   for (let c = 0; c < 3; c++) {
     const band = rgb[c]!;
-    const scale = scaling.scale[scaling.scale.length === 1 ? 0 : band] ?? 1;
+    const bandScale = scaling.scale[scaling.scale.length === 1 ? 0 : band] ?? 1;
     const offset = scaling.offset[scaling.offset.length === 1 ? 0 : band] ?? 0;
-    for (let p = 0; p < pixels; p++) {
-      const raw = data[p * bands + band]!;
-      values[p] = raw === raster.noData ? Number.NaN : raw * scale + offset;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        // The mean of the block's samples that hold data (one sample when scale is 1).
+        let sum = 0;
+        let n = 0;
+        const yEnd = Math.min(raster.height, (y + 1) * scale);
+        const xEnd = Math.min(raster.width, (x + 1) * scale);
+        for (let sy = y * scale; sy < yEnd; sy++) {
+          for (let sx = x * scale; sx < xEnd; sx++) {
+            const raw = data[(sy * raster.width + sx) * bands + band]!;
+            if (raw === raster.noData || !Number.isFinite(raw)) continue;
+            sum += raw;
+            n++;
+          }
+        }
+        values[y * width + x] = n === 0 ? Number.NaN : (sum / n) * bandScale + offset;
+      }
     }
     const [low, high] = stretchRange(values);
     const factor = 255 / (high > low ? high - low : 1);
@@ -60,7 +100,7 @@ export async function encodeOverlayPng(raster: Raster, scaling: Scaling, mask: U
       const v = values[p]!;
       const byte = Number.isFinite(v) ? (v - low) * factor : 0;
       const shown = byte < 0 ? 0 : byte > 255 ? 255 : byte;
-      const cloud = mask[p] !== MASK_VALUES.clear && mask[p] !== MASK_VALUES.nodata;
+      const cloud = toMaskValue(shownMask[p]!) === MASK_VALUES.cloud;
       out[p * 3 + c] = Math.round(cloud ? shown * (1 - TINT_ALPHA) + tint : shown);
     }
   }
@@ -84,10 +124,7 @@ function stretchRange(values: Float32Array): [number, number] {
 
 function toMaskValues(mask: Uint8Array): Uint8Array {
   const out = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) {
-    const v = mask[i]!;
-    out[i] = v === MASK_VALUES.clear ? MASK_VALUES.clear : v === MASK_VALUES.nodata ? MASK_VALUES.nodata : MASK_VALUES.cloud;
-  }
+  for (let i = 0; i < mask.length; i++) out[i] = toMaskValue(mask[i]!);
   return out;
 }
 

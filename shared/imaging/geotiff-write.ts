@@ -127,17 +127,36 @@ export function tiffHeader(ifdOffset: number): Uint8Array {
   return out;
 }
 
+export interface IfdLayout {
+  /** Offset of the IFD that follows this one (an overview's); 0 ends the chain. @default 0 */
+  nextIfdOffset?: number;
+  /**
+   * Tags whose out-of-line values the caller writes elsewhere, at the absolute offset given (a
+   * COG keeps the tile offset and byte count arrays of every IFD together after the last IFD).
+   * Values that fit in the entry itself stay there.
+   */
+  valuesAt?: ReadonlyMap<number, number>;
+}
+
 /**
  * One IFD (entries sorted by tag) and its out-of-line values, to be placed at `ifdOffset`;
  * `valueOffsets` says where each tag's values landed (absolute), for values patched in later.
  */
-export function encodeIfd(entries: IfdEntry[], ifdOffset: number): { bytes: Uint8Array; valueOffsets: Map<number, number> } {
+export function encodeIfd(
+  entries: IfdEntry[],
+  ifdOffset: number,
+  layout: IfdLayout = {},
+): { bytes: Uint8Array; valueOffsets: Map<number, number> } {
   const ifdSize = 2 + entries.length * 12 + 4;
   let extraOffset = ifdOffset + ifdSize;
   const extras = new Map<IfdEntry, number>();
   for (const entry of entries) {
     const size = byteLength(entry);
-    if (size > 4) {
+    if (size <= 4) continue;
+    const elsewhere = layout.valuesAt?.get(entry.tag);
+    if (elsewhere !== undefined) {
+      extras.set(entry, elsewhere);
+    } else {
       extras.set(entry, extraOffset);
       extraOffset = align(extraOffset + size, 2);
     }
@@ -148,14 +167,13 @@ export function encodeIfd(entries: IfdEntry[], ifdOffset: number): { bytes: Uint
   view.setUint16(0, entries.length, true);
   let p = 2;
   for (const entry of entries) {
-    const count = typeof entry.values === 'string' ? entry.values.length + 1 : entry.values.length;
     view.setUint16(p, entry.tag, true);
     view.setUint16(p + 2, entry.type, true);
-    view.setUint32(p + 4, count, true);
+    view.setUint32(p + 4, valueCount(entry), true);
     const extra = extras.get(entry);
     if (extra !== undefined) {
       view.setUint32(p + 8, extra, true);
-      writeValues(view, extra - ifdOffset, entry);
+      if (!layout.valuesAt?.has(entry.tag)) writeValues(view, extra - ifdOffset, entry);
       valueOffsets.set(entry.tag, extra);
     } else {
       writeValues(view, p + 8, entry);
@@ -163,8 +181,21 @@ export function encodeIfd(entries: IfdEntry[], ifdOffset: number): { bytes: Uint
     }
     p += 12;
   }
-  view.setUint32(p, 0, true); // no next IFD
+  view.setUint32(p, layout.nextIfdOffset ?? 0, true);
   return { bytes: out, valueOffsets };
+}
+
+/** An entry's values as they are stored in the file (for values the caller places itself). */
+export function encodeValues(entry: IfdEntry): Uint8Array {
+  const out = new Uint8Array(byteLength(entry));
+  writeValues(new DataView(out.buffer), 0, entry);
+  return out;
+}
+
+/** Bytes of an entry's values: those over 4 are stored out of line. */
+export function byteLength(entry: IfdEntry): number {
+  if (typeof entry.values === 'string') return utf8(entry.values).length + 1;
+  return entry.values.length * TYPE_SIZE[entry.type]!;
 }
 
 /** The GDAL_METADATA XML GDAL itself writes for per-band scale and offset. */
@@ -177,6 +208,33 @@ export function gdalMetadataXml(scaling: Scaling, bands: number): string {
     items.push(`  <Item name="SCALE" sample="${b}" role="scale">${scale}</Item>`);
   }
   return `<GDALMetadata>\n${items.join('\n')}\n</GDALMetadata>`;
+}
+
+/** One GDAL_METADATA item: dataset-wide without `sample`, else of that band (0-based). */
+export interface GdalMetadataItem {
+  name: string;
+  value: string;
+  sample?: number;
+  role?: string;
+}
+
+/**
+ * GDAL_METADATA XML of free items, in the form GDAL writes and `gdalinfo` lists. GDAL escapes an
+ * item's value twice (once as a value, once as XML text) and its name once, and reads it back
+ * the same way; non-ASCII text stays UTF-8 (checked against files GDAL 3.6 wrote).
+ */
+export function gdalMetadataItemsXml(items: GdalMetadataItem[]): string {
+  const lines = items.map((item) => {
+    const attrs = [`name="${escapeXml(item.name)}"`];
+    if (item.sample !== undefined) attrs.push(`sample="${item.sample}"`);
+    if (item.role !== undefined) attrs.push(`role="${escapeXml(item.role)}"`);
+    return `  <Item ${attrs.join(' ')}>${escapeXml(escapeXml(item.value))}</Item>`;
+  });
+  return `<GDALMetadata>\n${lines.join('\n')}\n</GDALMetadata>`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 export function georefEntries(georef: Georeference): IfdEntry[] {
@@ -218,8 +276,9 @@ export function georefEntries(georef: Georeference): IfdEntry[] {
 
 function writeValues(view: DataView, at: number, entry: IfdEntry): void {
   if (typeof entry.values === 'string') {
-    for (let i = 0; i < entry.values.length; i++) view.setUint8(at + i, entry.values.charCodeAt(i) & 0x7f);
-    view.setUint8(at + entry.values.length, 0);
+    const bytes = utf8(entry.values);
+    for (let i = 0; i < bytes.length; i++) view.setUint8(at + i, bytes[i]!);
+    view.setUint8(at + bytes.length, 0);
     return;
   }
   const size = TYPE_SIZE[entry.type]!;
@@ -231,9 +290,14 @@ function writeValues(view: DataView, at: number, entry: IfdEntry): void {
   });
 }
 
-function byteLength(entry: IfdEntry): number {
-  if (typeof entry.values === 'string') return entry.values.length + 1;
-  return entry.values.length * TYPE_SIZE[entry.type]!;
+function valueCount(entry: IfdEntry): number {
+  return typeof entry.values === 'string' ? utf8(entry.values).length + 1 : entry.values.length;
+}
+
+// TIFF ASCII is meant to be 7-bit, but GDAL stores and reads GDAL_METADATA as UTF-8: text other
+// than ASCII (a place name in a tag) survives instead of being cut to 7 bits.
+function utf8(text: string): Buffer {
+  return Buffer.from(text, 'utf8');
 }
 
 // Typed arrays are host-endian; TIFF here is little-endian, which every Node platform is too, but

@@ -11,3 +11,8 @@ export const MASK_VALUES = {
 export function isMaskCloud(value: number): boolean {
   return value === MASK_VALUES.cloud;
 }
+
+/** The MASK_VALUES byte a mask byte stands for: 0 clear, nodata nodata, anything else cloud. */
+export function toMaskValue(value: number): number {
+  return value === MASK_VALUES.clear || value === MASK_VALUES.nodata ? value : MASK_VALUES.cloud;
+}

@@ -4,7 +4,8 @@
 // segmentImage holds the whole image (evaluation and overlays need the raster).
 import { performance } from 'node:perf_hooks';
 import { decodeImage } from '../imaging/decode.js';
-import { encodeMaskGeoTiff, encodeMaskPng } from '../imaging/encode.js';
+import { encodeMaskCog, encodeMaskPng } from '../imaging/encode.js';
+import { maskOverviews, quickLookScale } from '../imaging/mask-overviews.js';
 import { CloudsegError } from '../errors.js';
 import { resolveScaling, toModelInput, validPixels, type ScalingOverride, type ScalingSource } from '../imaging/scaling.js';
 
@@ -46,7 +47,14 @@ export interface Segmentation extends MaskResult {
 }
 
 export interface EncodedMasks {
+  /** The PNG mask: full resolution, or above QUICK_LOOK_MAX_SIDE a quick-look (see pngScale). */
   png: Buffer;
+  /**
+   * 1 when the PNG is the whole mask; else n (a power of two): one PNG pixel per n x n mask pixels,
+   * the mode of each block, equal to the COG's overview of that factor.
+   */
+  pngScale: number;
+  /** The mask as a Cloud-Optimized GeoTIFF (`.mask.tif`), full resolution, with overviews. */
   geotiff: Buffer | null;
   encodeMs: number;
 }
@@ -94,15 +102,24 @@ export async function segmentImage(
   };
 }
 
-/** The PNG mask always; the GeoTIFF mask when the input was georeferenced and it is wanted. */
+/**
+ * The PNG mask always; the COG mask when the input was georeferenced and it is wanted, and always
+ * when the PNG has to be a quick-look (the COG is then the only full-resolution copy). The COG's
+ * overviews are made once and the quick-look is one of them.
+ */
 export async function encodeMasks(segmentation: MaskResult, options: { geotiff: boolean }): Promise<EncodedMasks> {
   const t0 = performance.now();
-  const { mask, width, height, georef } = segmentation;
+  const { mask, width, height, georef, tags } = segmentation;
+  const pngScale = quickLookScale(width, height);
+  const wantCog = pngScale > 1 || (options.geotiff && georef !== null);
+  const overviews = wantCog ? maskOverviews({ width, height, data: mask }) : [];
+  // overviews[k - 1] is the level 2^k below the mask; quickLookScale stops at or above one tile.
+  const shown = pngScale === 1 ? { width, height, data: mask } : overviews[Math.log2(pngScale) - 1]!;
   const [png, geotiff] = await Promise.all([
-    encodeMaskPng(mask, width, height),
-    options.geotiff && georef ? encodeMaskGeoTiff(mask, width, height, georef) : Promise.resolve(null),
+    encodeMaskPng(shown.data, shown.width, shown.height),
+    wantCog ? encodeMaskCog(mask, width, height, { georef, overviews, ...(tags ? { tags } : {}) }) : Promise.resolve(null),
   ]);
-  return { png, geotiff, encodeMs: performance.now() - t0 };
+  return { png, pngScale, geotiff, encodeMs: performance.now() - t0 };
 }
 
 export function noValidPixels(name: string): CloudsegError {

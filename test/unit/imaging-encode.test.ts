@@ -1,12 +1,12 @@
 // Encoders and stacking, checked by decoding the output again (our decoder and libvips via sharp):
-// mask PNG/GeoTIFF values and georeference, the overlay quick-look, stacking the real chip bands.
+// mask PNG/COG values and georeference, the overlay quick-look, stacking the real chip bands.
 import { strict as assert } from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { CloudsegError } from '../../shared/errors.js';
 import { decodeImage, parseGdalScaling } from '../../shared/imaging/decode.js';
-import { encodeMaskGeoTiff, encodeMaskPng, encodeOverlayPng } from '../../shared/imaging/encode.js';
+import { encodeMaskCog, encodeMaskPng, encodeOverlayPng } from '../../shared/imaging/encode.js';
 import { gdalMetadataXml } from '../../shared/imaging/geotiff-write.js';
 import { encodeRasterGeoTiff, stackBands } from '../../shared/imaging/stack.js';
 import type { Georeference, Raster } from '../../shared/imaging/types.js';
@@ -43,14 +43,16 @@ describe('encodeMaskPng', () => {
   });
 });
 
-describe('encodeMaskGeoTiff', () => {
-  it('writes 8-bit 1-band 0/255 with the same georeference', async () => {
-    const mask = checkerMask(40, 24);
-    const tif = await encodeMaskGeoTiff(mask, 40, 24, GEOREF);
+describe('encodeMaskCog', () => {
+  it('writes 8-bit 1-band 0/255 with the same georeference, nodata 128', async () => {
+    // Not much smaller: libvips refuses a TIFF whose 512 px tile dwarfs the image (tens of pixels); GDAL does not.
+    const mask = checkerMask(136, 72);
+    const tif = await encodeMaskCog(mask, 136, 72, { georef: GEOREF });
     assert.ok(Buffer.isBuffer(tif));
     const back = await decodeImage(tif, { maxPixels: MAX });
-    assert.deepEqual([back.width, back.height, back.bands, back.dtype], [40, 24, 1, 'uint8']);
+    assert.deepEqual([back.width, back.height, back.bands, back.dtype], [136, 72, 1, 'uint8']);
     assert.deepEqual(back.georef, GEOREF);
+    assert.equal(back.noData, 128);
     assert.deepEqual(Array.from(back.data), Array.from(mask, (v) => (v ? 255 : 0)));
     // and libvips reads the same pixels
     const vips = await sharp(tif).toColourspace('b-w').raw().toBuffer();
@@ -59,7 +61,7 @@ describe('encodeMaskGeoTiff', () => {
 
   it('keeps the georeference of a real On Cloud N chip', { skip: skipFixtures }, async () => {
     const band = await decodeImage(await readFile(fixture('oncloudn', 'chip_id_2', 'B04.tif')), { maxPixels: MAX });
-    const tif = await encodeMaskGeoTiff(new Uint8Array(512 * 512).fill(1), 512, 512, band.georef!);
+    const tif = await encodeMaskCog(new Uint8Array(512 * 512).fill(1), 512, 512, { georef: band.georef });
     const back = await decodeImage(tif, { maxPixels: MAX });
     assert.deepEqual(back.georef, band.georef);
     assert.ok(tif.length < 5_000, `a constant mask compresses (${tif.length} bytes)`);
