@@ -191,6 +191,8 @@ function reflectanceOf(
 
   const stated = picked.filter(({ band }) => band.scale !== undefined || band.offset !== undefined);
   const base = { sunElevation: null, processingBaseline: baselineText, preset: null };
+  // Both missions write 0 outside the imaged swath; an item that states no nodata still means it.
+  const productFill = isLandsat(id, properties) || baseline !== null ? 0 : null;
   if (stated.length > 0) {
     if (stated.length < picked.length) {
       const without = picked.filter((p) => !stated.includes(p)).map((p) => `${p.cardBand} (${p.band.field})`);
@@ -207,15 +209,15 @@ function reflectanceOf(
     if (isLandsatLevel1(id, properties)) {
       const elevation = sunElevationOf(id, properties);
       const perBand = statedScaling.map((s) => landsatToaScaling(s.scale, s.offset, elevation));
-      return outcome(perBand, { conversion: 'landsat-l1-toa', source: 'stac-raster-bands', ...base, sunElevation: elevation }, null);
+      return outcome(perBand, { conversion: 'landsat-l1-toa', source: 'stac-raster-bands', ...base, sunElevation: elevation }, productFill);
     }
     const perBand = offsetApplied === true ? statedScaling.map((s) => ({ scale: s.scale, offset: 0 })) : statedScaling;
-    return outcome(perBand, { conversion: 'linear', source: 'stac-raster-bands', ...base }, null);
+    return outcome(perBand, { conversion: 'linear', source: 'stac-raster-bands', ...base }, productFill);
   }
   if (baseline !== null) {
-    // ESA's own numbers: DN / 10000 before baseline 04.00, (DN - 1000) / 10000 from it on; fill is 0.
+    // ESA's own numbers: DN / 10000 before baseline 04.00, (DN - 1000) / 10000 from it on.
     const scaling = sentinel2Scaling(offsetApplied === true ? 0 : sentinel2AddOffset(baseline));
-    return outcome(picked.map(() => scaling), { conversion: 'linear', source: 'stac-processing-baseline', ...base }, 0);
+    return outcome(picked.map(() => scaling), { conversion: 'linear', source: 'stac-processing-baseline', ...base }, productFill);
   }
   const preset = Object.hasOwn(presets, defaultPreset) ? presets[defaultPreset] : undefined;
   if (!preset) {
@@ -223,7 +225,7 @@ function reflectanceOf(
       details: { preset: defaultPreset },
     });
   }
-  return outcome(picked.map(() => ({ scale: preset.scale, offset: preset.offset })), { conversion: 'preset', source: 'preset', ...base, preset: defaultPreset }, null);
+  return outcome(picked.map(() => ({ scale: preset.scale, offset: preset.offset })), { conversion: 'preset', source: 'preset', ...base, preset: defaultPreset }, productFill);
 }
 
 function outcome(
@@ -235,6 +237,11 @@ function outcome(
     perBand,
     record: { reflectance: { ...record, scale: perBand.map((s) => s.scale), offset: perBand.map((s) => s.offset) }, defaultNoData },
   };
+}
+
+/** A Landsat product by its landsat extension fields or its product id (LC09_L1TP_...). */
+function isLandsat(id: string, properties: Json): boolean {
+  return typeof properties['landsat:correction'] === 'string' || /^L[COTEM]0\d_L[12]/i.test(id);
 }
 
 /** Landsat Level-1 by the landsat extension's correction level (L1TP, L1GT, L1GS) or the product id. */

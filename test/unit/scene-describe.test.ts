@@ -224,7 +224,8 @@ describe('describeScene: Landsat STAC item', () => {
     assert.equal(d.reflectance.source, 'preset');
     assert.equal(d.reflectance.preset, 'landsat8-l1');
     assert.deepEqual(d.reflectance.scale, Array(6).fill(2e-5));
-    assert.deepEqual(d.bands.map((b) => b.noData), Array(6).fill(null));
+    // the product's fill is 0 even when the item does not say so
+    assert.deepEqual(d.bands.map((b) => b.noData), Array(6).fill(0));
   });
 });
 
@@ -308,7 +309,7 @@ describe('describeScene: Sentinel-2 STAC items', () => {
   });
 
   it('one asset holding several bands: sample is the band index', () => {
-    const item = {
+    const item: Json = {
       type: 'Feature',
       stac_version: '1.0.0',
       id: 'stacked',
@@ -326,6 +327,8 @@ describe('describeScene: Sentinel-2 STAC items', () => {
     assert.deepEqual(d.bands.map((b) => b.sample), [3, 2, 1, 0]);
     assert.ok(d.bands.every((b) => b.location.kind === 'gcs' && b.location.name === 'scenes/a/stacked.tif'));
     assert.ok(d.bands.every((b) => Number.isNaN(b.noData)));
+    delete item.assets.image['raster:bands'];
+    assert.deepEqual(run(encode(item), { cardBands: FOUR }).bands.map((b) => b.noData), [null, null, null, null]);
     assert.equal(d.reflectance.conversion, 'preset');
     assert.equal(d.reflectance.preset, 'sentinel2-l1c');
   });
@@ -381,6 +384,7 @@ describe('describeScene: what is no scene descriptor', () => {
     { name: 'some other JSON', bytes: encode({ hello: 1 }), says: /neither a STAC item .* nor a Landsat MTL\.json/ },
     { name: 'a STAC search result', bytes: encode({ type: 'FeatureCollection', features: [] }), says: /FeatureCollection/ },
     { name: 'a STAC Collection', bytes: encode({ type: 'Collection', stac_version: '1.0.0', id: 'c' }), says: /STAC Collection/ },
+    { name: 'a Collection 1 MTL', bytes: encode('GROUP = L1_METADATA_FILE\n  GROUP = METADATA_FILE_INFO\n  END_GROUP = METADATA_FILE_INFO\nEND_GROUP = L1_METADATA_FILE\nEND\n'), says: /Collection 1 MTL/ },
     { name: 'a plain GeoJSON Feature', bytes: encode({ type: 'Feature', geometry: null, properties: {} }), says: /GeoJSON Feature/ },
   ];
   for (const { name, bytes, says } of CASES) {
