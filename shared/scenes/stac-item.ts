@@ -113,7 +113,22 @@ function assetBands(key: string, asset: Json): AssetBand[] {
       };
     });
   }
-  if (asset['eo:bands'] === undefined) return [];
+  if (asset['eo:bands'] === undefined) {
+    // STAC 1.1 lets a single-band asset carry its band's fields itself, without a `bands` array.
+    if (asset['eo:common_name'] === undefined) return [];
+    return [
+      {
+        assetKey: key,
+        sample: 0,
+        commonName: optionalString(asset['eo:common_name'], `${prefix}.eo:common_name`),
+        field: prefix,
+        scale: optionalNumber(asset['raster:scale'], `${prefix}.raster:scale`),
+        offset: optionalNumber(asset['raster:offset'], `${prefix}.raster:offset`),
+        noData: optionalNoData(asset.nodata, `${prefix}.nodata`),
+        unit: optionalString(asset.unit, `${prefix}.unit`) ?? undefined,
+      },
+    ];
+  }
   const eoBands = asset['eo:bands'];
   if (!Array.isArray(eoBands)) throw invalid(`${prefix}.eo:bands is not an array`, `${prefix}.eo:bands`);
   const rasterBands = asset['raster:bands'];

@@ -304,6 +304,17 @@ describe('describeScene: Sentinel-2 STAC items', () => {
     close(reflectance(d, 5, 3000), 0.2, 'DN 3000');
   });
 
+  it('STAC 1.1 single-band asset with its band fields on the asset itself (no `bands` array)', () => {
+    const item = jsonOf(FILES.stac11);
+    item.assets.red = { href: './B04.tif', roles: ['data'], 'eo:common_name': 'red', nodata: 0, 'raster:scale': 0.0001, 'raster:offset': -0.1 };
+    const d = run(encode(item));
+    assert.equal(d.bands[2]!.href, './B04.tif');
+    // (2500 - 1000) / 10000 = 0.15
+    close(reflectance(d, 2, 2500), 0.15, 'red DN 2500');
+    item.assets.red['raster:scale'] = 'x';
+    fails(() => run(encode(item)), 'SCENE_INVALID', /assets\.red\.raster:scale is "x"/);
+  });
+
   it('an href escaping the bucket is SCENE_INVALID naming the asset', () => {
     fails(() => run(bytesOf(FILES.stac11), { location: gcs('item.json') }), 'SCENE_INVALID', /assets\.swir16\.href "..\/shared-20m\/B11.tif" leaves bucket in/);
   });
