@@ -121,6 +121,7 @@ describe('resolveMemberHref', () => {
     },
     { from: GCS, href: 'https://example.blob.core.windows.net/c/T32_B02_10m.tif?st=2022&sig=abc', to: { kind: 'gcs', bucket: 'in', name: 'scenes/s2/T32_B02_10m.tif' } },
     { from: GCS, href: 'http://host/x/my%20band.tif', to: { kind: 'gcs', bucket: 'in', name: 'scenes/s2/my band.tif' } },
+    { from: GCS, href: './my%20band.tif', to: { kind: 'gcs', bucket: 'in', name: 'scenes/s2/my band.tif' } },
     { from: FILE, href: 'B02.tif', to: { kind: 'file', path: '/data/scenes/B02.tif' } },
     { from: FILE, href: '../other/B02.tif', to: { kind: 'file', path: '/data/other/B02.tif' } },
     { from: FILE, href: '/mnt/bands/B02.tif', to: { kind: 'file', path: '/mnt/bands/B02.tif' } },
@@ -142,6 +143,7 @@ describe('resolveMemberHref', () => {
     { from: GCS, href: 'gs://b/a/../B02.tif', says: /one object/ },
     { from: GCS, href: 'https://host/dir/', says: /file name/ },
     { from: GCS, href: '   ', says: /empty/ },
+    { from: GCS, href: './B%2.tif', says: /percent-escape/ },
     { from: GCS, href: 'sub/', says: /leaves bucket|one object|not/ },
   ];
   for (const { from, href, says } of REFUSED) {
