@@ -364,6 +364,13 @@ describe('describeScene: Sentinel-2 STAC items', () => {
     fails(() => run(encode(item), { defaultPreset: 'nope' }), 'INVALID_SCALING', /"nope"/);
   });
 
+  it('quirks in assets the model does not read are no reason to refuse the scene', () => {
+    const item = jsonOf(FILES.earthSearch);
+    item.assets.nir08['raster:bands'] = [{ nodata: 'none', scale: '1e-4' }];
+    item.assets.scl['eo:bands'] = [{ name: 'scl', common_name: 7 }];
+    assert.equal(run(encode(item)).bands.length, 6);
+  });
+
   const MALFORMED: Array<{ name: string; edit: (item: Json) => void; says: RegExp }> = [
     { name: 'no stac_version', edit: (i) => delete i.stac_version, says: /stac_version/ },
     { name: 'no id', edit: (i) => delete i.id, says: /no id/ },
