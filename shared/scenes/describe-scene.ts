@@ -4,8 +4,8 @@
 import { CloudsegError } from '../errors.js';
 import { describeLandsatMtl, looksLikeOdlMtl, MTL_ROOT, parseOdlMtl, type MtlGroup } from './landsat-mtl.js';
 import { isSceneMemberName } from './scene-members.js';
-import { describeStacItem, looksLikeStacItem } from './stac-item.js';
-import type { DescribeSceneArgs, SceneDescription, SceneKind } from './types.js';
+import { describeStacItem, looksLikeStacItem, mtlAssetOf } from './stac-item.js';
+import type { DescribeSceneArgs, ObjectLocation, SceneDescription, SceneKind } from './types.js';
 
 /**
  * What a descriptor's name says it may be: `*_MTL.json` / `*_MTL.txt` a Landsat MTL, any other
@@ -39,6 +39,20 @@ export function describeScene(args: DescribeSceneArgs): SceneDescription {
   }
   if (looksLikeStacItem(doc)) return describeStacItem(doc, args);
   throw unsupported(whatJsonIs(doc));
+}
+
+/**
+ * The MTL a descriptor needs read before describeScene (as `companionMtl`): a Landsat Level-1 STAC
+ * item's MTL asset. Null for anything else, including bytes describeScene will refuse.
+ */
+export function companionMtlOf(args: Pick<DescribeSceneArgs, 'bytes' | 'location'>): ObjectLocation | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(args.bytes));
+  } catch {
+    return null;
+  }
+  return looksLikeStacItem(doc) ? mtlAssetOf(doc, args) : null;
 }
 
 function decodeText(bytes: Uint8Array): string {

@@ -2,7 +2,6 @@
 // `bands`), reflectance from raster:bands scale/offset, the Sentinel-2 processing baseline, or,
 // when the item says nothing, the model card's preset.
 import { CloudsegError } from '../errors.js';
-import type { ScalingPresetTable } from '../imaging/scaling.js';
 import { commonNamesFor } from './band-names.js';
 import {
   landsatToaScaling,
@@ -11,8 +10,9 @@ import {
   sentinel2Scaling,
   type LinearScaling,
 } from './reflectance.js';
+import { describeLandsatMtl, looksLikeOdlMtl, MTL_ROOT, parseOdlMtl, type MtlGroup } from './landsat-mtl.js';
 import { resolveMemberHref } from './scene-members.js';
-import type { DescribeSceneArgs, ReflectanceRecord, SceneBand, SceneDescription } from './types.js';
+import type { DescribeSceneArgs, ObjectLocation, ReflectanceRecord, SceneBand, SceneDescription } from './types.js';
 
 type Json = Record<string, unknown>;
 
@@ -79,7 +79,7 @@ export function describeStacItem(item: Json, args: DescribeSceneArgs): SceneDesc
   }
   const picked = chosen.map((c) => ({ cardBand: c.cardBand, band: c.band!, meta: c.band!.metadata() }));
 
-  const { perBand, record } = reflectanceOf(id, properties, picked, args.presets, args.defaultPreset);
+  const { perBand, record } = reflectanceOf(id, properties, picked, args, () => mtlAssetOf(item, args));
   const bands: SceneBand[] = picked.map(({ cardBand, band, meta }, i) => {
     const asset = assets[band.assetKey] as Json;
     const field = `assets.${band.assetKey}.href`;
@@ -202,9 +202,10 @@ function reflectanceOf(
   id: string,
   properties: Json,
   picked: Array<{ cardBand: string; band: AssetBand; meta: BandMetadata }>,
-  presets: ScalingPresetTable,
-  defaultPreset: string,
+  args: DescribeSceneArgs,
+  mtlAsset: () => ObjectLocation | null,
 ): ReflectanceOutcome {
+  const { presets, defaultPreset } = args;
   const baselineField = properties['s2:processing_baseline'] !== undefined ? 's2:processing_baseline' : 'sentinel:processing_baseline';
   const baselineText = optionalBaselineText(properties[baselineField], `properties.${baselineField}`);
   const baseline = baselineText === null ? null : parseProcessingBaseline(baselineText);
@@ -245,6 +246,19 @@ function reflectanceOf(
     const perBand = offsetApplied === true ? statedScaling.map((s) => ({ scale: s.scale, offset: 0 })) : statedScaling;
     return outcome(perBand, { conversion: 'linear', source: 'stac-raster-bands', ...base }, productFill);
   }
+  if (isLandsatLevel1(id, properties)) {
+    // USGS's own Level-1 items state no scaling: MULT/ADD and the sun elevation live in the MTL.
+    // A preset (no sun term) would darken the scene by sin(elevation), so it is never guessed.
+    const mtl = mtlAsset();
+    if (!mtl || !args.companionMtl) {
+      const where = mtl ? `its MTL asset (${mtl.kind === 'gcs' ? `gs://${mtl.bucket}/${mtl.name}` : mtl.path}) could not be read` : 'it names no MTL asset';
+      throw invalid(`STAC item ${id} is Landsat Level-1 without raster:bands scale/offset, and ${where}: upload the product's _MTL.json beside the item`, 'assets');
+    }
+    const fromMtl = describeLandsatMtl(parseMtl(args.companionMtl, id), { ...args, location: mtl });
+    const byBand = new Map(fromMtl.bands.map((b) => [b.band, b]));
+    const perBand = picked.map(({ cardBand }) => ({ scale: byBand.get(cardBand)!.scale, offset: byBand.get(cardBand)!.offset }));
+    return outcome(perBand, { conversion: fromMtl.reflectance.conversion, source: 'mtl', ...base, sunElevation: fromMtl.reflectance.sunElevation }, productFill);
+  }
   if (baseline !== null) {
     // ESA's own numbers: DN / 10000 before baseline 04.00, (DN - 1000) / 10000 from it on.
     const scaling = sentinel2Scaling(offsetApplied === true ? 0 : sentinel2AddOffset(baseline));
@@ -268,6 +282,33 @@ function outcome(
     perBand,
     record: { reflectance: { ...record, scale: perBand.map((s) => s.scale), offset: perBand.map((s) => s.offset) }, defaultNoData },
   };
+}
+
+/**
+ * Where a Landsat Level-1 item's MTL is (the asset whose file is *_MTL.json, else *_MTL.txt), or
+ * null when the item is no Landsat Level-1 item or names none: what to read before describeScene.
+ */
+export function mtlAssetOf(item: Json, args: Pick<DescribeSceneArgs, 'location'>): ObjectLocation | null {
+  if (typeof item.id !== 'string' || !isObject(item.properties) || !isObject(item.assets)) return null;
+  if (!isLandsatLevel1(item.id, item.properties)) return null;
+  const hrefs = Object.entries(item.assets)
+    .map(([key, asset]) => ({ key, href: isObject(asset) && typeof asset.href === 'string' ? asset.href : null }))
+    .filter((a): a is { key: string; href: string } => a.href !== null);
+  const named = (suffix: string) => hrefs.find((a) => a.href.replace(/[?#].*$/, '').toLowerCase().endsWith(suffix));
+  const hit = named('_mtl.json') ?? named('_mtl.txt');
+  return hit ? resolveMemberHref(args.location, hit.href, `assets.${hit.key}.href`) : null;
+}
+
+function parseMtl(bytes: Uint8Array, id: string): MtlGroup {
+  const text = new TextDecoder().decode(bytes);
+  if (looksLikeOdlMtl(text)) return parseOdlMtl(text);
+  try {
+    const doc: unknown = JSON.parse(text);
+    if (isObject(doc) && MTL_ROOT in doc) return doc as MtlGroup;
+  } catch {
+    // reported below
+  }
+  throw invalid(`STAC item ${id}: its MTL asset is neither an MTL.json nor an MTL text`, 'assets');
 }
 
 /** A Landsat product by its landsat extension fields or its product id (LC09_L1TP_...). */

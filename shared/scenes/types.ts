@@ -72,4 +72,9 @@ export interface DescribeSceneArgs {
   /** The card's presets and default: what a descriptor that says nothing about scaling gets. */
   presets: ScalingPresetTable;
   defaultPreset: string;
+  /**
+   * The bytes of the product's MTL when the descriptor is a Landsat Level-1 STAC item that names one
+   * (USGS's own items state no reflectance scaling: it lives in the MTL). See companionMtlOf.
+   */
+  companionMtl?: Uint8Array;
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CloudsegError, type ErrorCode } from '../../shared/errors.js';
-import { describeScene } from '../../shared/scenes/describe-scene.js';
+import { companionMtlOf, describeScene } from '../../shared/scenes/describe-scene.js';
 import type { DescribeSceneArgs, ObjectLocation, SceneDescription } from '../../shared/scenes/types.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'scenes');
@@ -216,16 +216,37 @@ describe('describeScene: Landsat STAC item', () => {
     close(reflectance(d, 0, 10000), 0.075, 'DN 10000');
   });
 
-  it('the USGS layout without raster:bands says nothing about scaling: the card preset', () => {
+  it('the USGS layout without raster:bands takes MULT/ADD and the sun elevation from its MTL asset, never a preset', () => {
     const item = jsonOf(FILES.usgsItem);
     for (const asset of Object.values(item.assets) as Json[]) delete asset['raster:bands'];
-    const d = run(encode(item), { defaultPreset: 'landsat8-l1' });
-    assert.equal(d.reflectance.conversion, 'preset');
-    assert.equal(d.reflectance.source, 'preset');
-    assert.equal(d.reflectance.preset, 'landsat8-l1');
-    assert.deepEqual(d.reflectance.scale, Array(6).fill(2e-5));
+    const location = gcs(`landsat/${L9}/${L9}_stac.json`);
+    // The MTL asset's https href resolves to the file of that name beside the item.
+    assert.deepEqual(companionMtlOf({ bytes: encode(item), location }), gcs(`landsat/${L9}/${L9}_MTL.json`));
+    const d = run(encode(item), { location, defaultPreset: 'landsat8-l1', companionMtl: bytesOf(FILES.mtlJson) });
+    assert.equal(d.kind, 'stac-item');
+    assert.equal(d.reflectance.conversion, 'landsat-l1-toa');
+    assert.equal(d.reflectance.source, 'mtl');
+    assert.equal(d.reflectance.sunElevation, 35.2);
+    assert.equal(d.reflectance.preset, null);
+    close(reflectance(d, 0, 7000), TOA_7000, 'DN 7000');
+    close(reflectance(d, 5, 30000), TOA_30000, 'DN 30000');
     // the product's fill is 0 even when the item does not say so
     assert.deepEqual(d.bands.map((b) => b.noData), Array(6).fill(0));
+    // The MTL text form gives the same numbers.
+    const fromTxt = run(encode(item), { location, companionMtl: bytesOf(FILES.mtlTxt) });
+    assert.deepEqual(fromTxt.reflectance.scale, d.reflectance.scale);
+    // Without the MTL's bytes (not uploaded beside the item) it is refused, not darkened by a preset.
+    fails(() => run(encode(item), { location, defaultPreset: 'landsat8-l1' }), 'SCENE_INVALID', /Level-1 without raster:bands.*MTL.*could not be read/);
+    for (const [key, asset] of Object.entries(item.assets as Record<string, Json>)) if (String(asset.href).includes('_MTL')) delete (item.assets as Json)[key];
+    assert.equal(companionMtlOf({ bytes: encode(item), location }), null);
+    fails(() => run(encode(item), { location }), 'SCENE_INVALID', /names no MTL asset/);
+  });
+
+  it('only Landsat Level-1 items have a companion MTL', () => {
+    const location = gcs('s2/item.json');
+    assert.equal(companionMtlOf({ bytes: bytesOf(FILES.earthSearch), location }), null);
+    assert.equal(companionMtlOf({ bytes: bytesOf(FILES.mtlJson), location }), null);
+    assert.equal(companionMtlOf({ bytes: encode('not json'), location }), null);
   });
 });
 
