@@ -19,9 +19,10 @@ export const MASK_METADATA_KEYS = {
   /** Which conversion to reflectance was applied (landsat-l1-toa, linear, preset) and where it came from. */
   reflectanceConversion: 'cloudseg-reflectance-conversion',
   reflectanceSource: 'cloudseg-reflectance-source',
-  /** For a scene: the descriptor's kind and id (the mask is named after the descriptor). */
-  sceneKind: 'cloudseg-scene-kind',
-  sceneId: 'cloudseg-scene-id',
+  /** The whole reflectance record of the result event, as JSON (a re-announced event repeats it). */
+  reflectance: 'cloudseg-reflectance',
+  /** For a scene: the result event's `scene` as JSON (kind, id, the band objects and generations read). */
+  scene: 'cloudseg-scene',
 } as const;
 
 /**

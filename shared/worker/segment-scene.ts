@@ -10,7 +10,11 @@ import { segmentWindows } from '../model/segment-windows.js';
 import { sceneTilePlan, type SegmentOptions } from '../model/segment.js';
 import type { SegmentationModel } from '../model/types.js';
 import { openBandStack, type StackBand } from '../scenes/band-stack.js';
-import type { ReflectanceRecord, SceneBand, SceneDescription } from '../scenes/types.js';
+import type { Reflectance, SceneRef } from '../contracts/result-event.js';
+import type { ScalingSource } from '../imaging/scaling.js';
+import type { Scaling } from '../imaging/types.js';
+import type { ModelCard } from '../model/types.js';
+import type { ObjectLocation, ReflectanceRecord, SceneBand, SceneDescription } from '../scenes/types.js';
 import { noValidPixels } from './segment-image.js';
 import type { SourceLimits, SourceSegmentation } from './segment-source.js';
 
@@ -43,6 +47,68 @@ export function bandsMissing(label: string, missing: readonly MissingBand[]): Cl
   return new CloudsegError('BANDS_MISSING', `${label}: ${missing.length === 1 ? 'band' : 'bands'} ${list} not found`, {
     details: { missing: missing.map((m) => ({ ...m })) },
   });
+}
+
+/** One band object found: its reader and the generation that reader is pinned to. */
+export interface OpenedBandObject {
+  source: RangeSource;
+  ref: { bucket: string; name: string; generation: string };
+}
+
+/**
+ * Opens the object of every band (an object holding several bands is opened once). Objects that
+ * do not exist are collected and refused together (BANDS_MISSING names them all); any other
+ * error of `open` passes unchanged (a retryable store error stays retryable).
+ */
+export async function openSceneBands(
+  label: string,
+  scene: SceneDescription,
+  open: (location: ObjectLocation) => Promise<OpenedBandObject | 'missing'>,
+): Promise<{ sources: RangeSource[]; inputs: SceneRef['inputs'] }> {
+  const byObject = new Map<string, Promise<OpenedBandObject | 'missing'>>();
+  const opened = await Promise.all(
+    scene.bands.map((band) => {
+      const key = locationText(band.location);
+      let found = byObject.get(key);
+      if (!found) byObject.set(key, (found = open(band.location)));
+      return found;
+    }),
+  );
+  const missing: MissingBand[] = [];
+  scene.bands.forEach((band, i) => {
+    if (opened[i] === 'missing') missing.push({ band: band.band, href: band.href, object: locationText(band.location) });
+  });
+  if (missing.length > 0) throw bandsMissing(label, missing);
+  const found = opened as OpenedBandObject[];
+  return {
+    sources: found.map((o) => o.source),
+    inputs: found.map((o, i) => ({ band: scene.bands[i]!.band, ...o.ref })),
+  };
+}
+
+/** gs://bucket/name or the path: how messages and BANDS_MISSING name an object. */
+export function locationText(location: ObjectLocation): string {
+  return location.kind === 'gcs' ? `gs://${location.bucket}/${location.name}` : location.path;
+}
+
+/**
+ * The reflectance record of a bare image: the scaling it was read with and where that came from;
+ * 'preset' when it is exactly one of the card's presets (the default, or one named), else 'linear'.
+ */
+export function bareImageReflectance(scaling: Scaling, source: ScalingSource, card: Pick<ModelCard, 'presets'>): Reflectance {
+  const preset =
+    source === 'file'
+      ? null
+      : (Object.entries(card.presets).find(([, p]) => scaling.scale.every((v) => v === p.scale) && scaling.offset.every((v) => v === p.offset))?.[0] ?? null);
+  return {
+    conversion: preset === null ? 'linear' : 'preset',
+    source,
+    sunElevation: null,
+    processingBaseline: null,
+    preset,
+    scale: [...scaling.scale],
+    offset: [...scaling.offset],
+  };
 }
 
 /**
@@ -119,7 +185,7 @@ export async function segmentSceneBands(
 }
 
 /** The mask's GDAL metadata items: the conversion applied and where its numbers came from. */
-export function reflectanceTags(record: ReflectanceRecord, scene?: { kind: string; id: string; bands: readonly SceneBand[] }): Record<string, string> {
+export function reflectanceTags(record: ReflectanceRecord | Reflectance, scene?: { kind: string; id: string; bands: readonly SceneBand[] }): Record<string, string> {
   const tags: Record<string, string> = {
     [MASK_GDAL_TAGS.reflectanceConversion]: record.conversion,
     [MASK_GDAL_TAGS.reflectanceSource]: record.source,
