@@ -1,0 +1,61 @@
+// Reads a scene descriptor (a STAC Item, a Landsat Collection 2 MTL in JSON or ODL text) into a
+// SceneDescription: which object holds each of the model's bands and how its numbers become
+// reflectance. Pure: the caller fetched the bytes; nothing here touches the bands.
+import { CloudsegError } from '../errors.js';
+import { describeLandsatMtl, looksLikeOdlMtl, MTL_ROOT, parseOdlMtl, type MtlGroup } from './landsat-mtl.js';
+import { describeStacItem, looksLikeStacItem } from './stac-item.js';
+import type { DescribeSceneArgs, SceneDescription, SceneKind } from './types.js';
+
+/**
+ * What a descriptor's name says it may be: `*_MTL.json` / `*_MTL.txt` a Landsat MTL, any other
+ * `*.json` a candidate STAC item (describeScene decides), anything else no descriptor.
+ */
+export function sceneDescriptorKind(name: string): SceneKind | null {
+  const base = name.slice(name.lastIndexOf('/') + 1).toLowerCase();
+  if (base.endsWith('_mtl.json') || base.endsWith('_mtl.txt')) return 'landsat-mtl';
+  if (base.endsWith('.json') && base.length > '.json'.length) return 'stac-item';
+  return null;
+}
+
+/** The scene a descriptor describes; UNSUPPORTED_FORMAT, SCENE_INVALID or BANDS_MISSING otherwise. */
+export function describeScene(args: DescribeSceneArgs): SceneDescription {
+  const text = decodeText(args.bytes);
+  if (looksLikeOdlMtl(text)) return describeLandsatMtl(parseOdlMtl(text), args);
+
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw unsupported('neither JSON (a STAC item, an MTL.json) nor a Landsat MTL text (GROUP = LANDSAT_METADATA_FILE)');
+  }
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && MTL_ROOT in doc) {
+    return describeLandsatMtl(doc as MtlGroup, args);
+  }
+  if (looksLikeStacItem(doc)) return describeStacItem(doc, args);
+  throw unsupported(whatJsonIs(doc));
+}
+
+function decodeText(bytes: Uint8Array): string {
+  if (bytes.length === 0) throw unsupported('empty');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw unsupported('not text (a scene descriptor is a STAC item JSON or a Landsat MTL)');
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+// Says what the JSON is instead, so the user knows which file to drop in.
+function whatJsonIs(doc: unknown): string {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'JSON but no object: not a STAC item or an MTL.json';
+  const type = (doc as { type?: unknown }).type;
+  if (type === 'FeatureCollection') return 'a FeatureCollection (a STAC search result?); upload one STAC Item per scene';
+  if (type === 'Collection' || type === 'Catalog') return `a STAC ${type}; upload the Item of a scene`;
+  if (type === 'Feature') return 'a GeoJSON Feature without stac_version or assets: not a STAC item';
+  return 'JSON but neither a STAC item (type "Feature" with assets) nor a Landsat MTL.json (LANDSAT_METADATA_FILE)';
+}
+
+function unsupported(what: string): CloudsegError {
+  return new CloudsegError('UNSUPPORTED_FORMAT', `not a scene descriptor: ${what}`);
+}
