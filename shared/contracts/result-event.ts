@@ -75,14 +75,13 @@ export const ResultEventSchema = z.object({
   timingsMs: z.partialRecord(z.enum(STAGES), z.number().nonnegative()),
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),
   finishedAt: z.iso.datetime(),
+  // Both are optional so events published before they existed parse unchanged; absent means null.
   /** The scene when the input was a scene descriptor (STAC item, Landsat MTL); null for one image. */
-  scene: SceneRefSchema.nullable().default(null),
-  /** Filled for every succeeded item (scene or image); null otherwise and in events before it existed. */
-  reflectance: ReflectanceSchema.nullable().default(null),
+  scene: SceneRefSchema.nullable().optional(),
+  /** Filled for every succeeded item (scene or image); null otherwise. */
+  reflectance: ReflectanceSchema.nullable().optional(),
 });
-type ParsedResultEvent = z.infer<typeof ResultEventSchema>;
-/** A parsed event always has `scene` and `reflectance` (null when absent); a producer may leave them out. */
-export type ResultEvent = Omit<ParsedResultEvent, 'scene' | 'reflectance'> & Partial<Pick<ParsedResultEvent, 'scene' | 'reflectance'>>;
+export type ResultEvent = z.infer<typeof ResultEventSchema>;
 
 /** Pub/Sub attributes of a result message, for subscription filters. */
 export function resultAttributes(event: ResultEvent): Record<string, string> {

@@ -411,6 +411,8 @@ function resultEvent(
     timingsMs,
     error: null,
     finishedAt: finishedAt.toISOString(),
+    scene: null,
+    reflectance: null,
     ...fields,
   };
 }

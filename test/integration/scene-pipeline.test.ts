@@ -31,12 +31,14 @@ const STAC_BANDS = [
 test('STAC item, Landsat band set and an item with a missing band: flush skips the band files, one result per scene', { skip: EMULATOR_MISSING, timeout: 600_000 }, async (t) => {
   const rootDir = await mkdtemp(join(tmpdir(), 'spipe-scene-pipeline-'));
   const filesDir = join(rootDir, 'files');
-  let stack: LocalStack | undefined;
+  const stack = await startLocalStack({ rootDir: join(rootDir, 'stack'), logger: createLogger({ level: 'warn' }), flushEveryMs: null, resultSubscriptions: [RESULTS], env: { LOG_LEVEL: 'warn' } }).catch(async (err: unknown) => {
+    await rm(rootDir, { recursive: true, force: true });
+    throw err;
+  });
   t.after(async () => {
-    await stack?.stop();
+    await stack.stop();
     await rm(rootDir, { recursive: true, force: true });
   });
-  stack = await startLocalStack({ rootDir: join(rootDir, 'stack'), logger: createLogger({ level: 'warn' }), flushEveryMs: null, resultSubscriptions: [RESULTS], env: { LOG_LEVEL: 'warn' } });
   const { storage, config } = stack;
   const input = storage.bucket(config.buckets.input);
   const generations = new Map<string, string>();
