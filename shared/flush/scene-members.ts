@@ -85,8 +85,9 @@ export function stacAssetObjects(bucket: string, itemName: string, bytes: Uint8A
   } catch {
     return [];
   }
-  const assets = (doc as { type?: unknown; assets?: unknown } | null)?.assets;
-  if ((doc as { type?: unknown }).type !== 'Feature' || typeof assets !== 'object' || assets === null) return [];
+  if (typeof doc !== 'object' || doc === null) return [];
+  const { type, assets } = doc as { type?: unknown; assets?: unknown };
+  if (type !== 'Feature' || typeof assets !== 'object' || assets === null) return [];
   const names: string[] = [];
   for (const [key, asset] of Object.entries(assets as Record<string, unknown>)) {
     const href = (asset as { href?: unknown } | null)?.href;
