@@ -77,9 +77,11 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   let pulled = 0;
   let accepted = 0;
   let sceneMembers = 0;
+  let pixelsEstimated = 0;
   for (let calls = 0; pulled < uploads; calls++) {
     assert.ok(calls < 20, `flush saw ${pulled} of ${uploads} uploads`);
-    const summary = (await stack.triggerFlush()) as { pulled: number; accepted: number; skipped: Record<string, number> };
+    const summary = (await stack.triggerFlush()) as { pulled: number; accepted: number; pixelsEstimated: number; skipped: Record<string, number> };
+    pixelsEstimated += summary.pixelsEstimated;
     pulled += summary.pulled;
     accepted += summary.accepted;
     sceneMembers += summary.skipped['scene-member'] ?? 0;
@@ -88,6 +90,7 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   // 4 + 3 STAC band files, 6 Landsat band files and the MTL.txt beside its MTL.json.
   assert.equal(sceneMembers, 4 + 3 + 6 + 1, 'band files (and the MTL.txt twin) are skipped as scene members');
   assert.equal(accepted, 3, 'the two items and the MTL.json are the work');
+  assert.equal(pixelsEstimated, 0, 'each descriptor\'s work is its first band\'s header pixels, not a guess from its size');
 
   const events = await pullResults(stack.pubsub, subscriptionPath(config.projectId, RESULTS), 3, 300_000);
   // No fourth event follows (a band file or the MTL.txt would have made one).
