@@ -26,6 +26,9 @@ export function describeScene(args: DescribeSceneArgs): SceneDescription {
   try {
     doc = JSON.parse(text);
   } catch {
+    if (/^\s*GROUP\s*=\s*L1_METADATA_FILE\b/.test(text)) {
+      throw unsupported('a Landsat Collection 1 MTL (L1_METADATA_FILE); cloudseg reads Collection 2 products');
+    }
     throw unsupported('neither JSON (a STAC item, an MTL.json) nor a Landsat MTL text (GROUP = LANDSAT_METADATA_FILE)');
   }
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && MTL_ROOT in doc) {

@@ -73,7 +73,8 @@ export function resolveMemberHref(descriptor: ObjectLocation, href: string, fiel
     }
   }
   if (scheme !== undefined) throw invalidHref(field, href, `uses "${scheme}:", which cloudseg cannot read (use a relative href, gs:// or https)`);
-  const path = stripQuery(text);
+  // A relative href is a URI reference: percent-escapes stand for the characters of the name.
+  const path = decodePath(stripQuery(text), field, href);
   if (descriptor.kind === 'file') {
     return { kind: 'file', path: isAbsolute(path) ? path : resolvePath(fileDirname(descriptor.path), path) };
   }
@@ -132,6 +133,14 @@ function urlFileName(text: string, field: string): string {
 function stripQuery(text: string): string {
   const cut = text.search(/[?#]/);
   return cut < 0 ? text : text.slice(0, cut);
+}
+
+function decodePath(path: string, field: string, href: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch (err) {
+    throw invalidHref(field, href, 'has a malformed percent-escape', err);
+  }
 }
 
 function invalidHref(field: string, href: string, problem: string, cause?: unknown): CloudsegError {

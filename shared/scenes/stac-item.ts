@@ -24,6 +24,14 @@ interface AssetBand {
   commonName: string | null;
   /** The field path of the band's metadata, for messages (assets.B02.raster:bands[0]). */
   field: string;
+  /**
+   * Its scale, offset, nodata and unit, read (and checked) only for the bands the model uses: a
+   * quirk in a QA or angle asset the model never reads is no reason to refuse the scene.
+   */
+  metadata: () => BandMetadata;
+}
+
+interface BandMetadata {
   scale: number | undefined;
   offset: number | undefined;
   noData: number | null | undefined;
@@ -69,10 +77,10 @@ export function describeStacItem(item: Json, args: DescribeSceneArgs): SceneDesc
       details: { missing, offered },
     });
   }
-  const picked = chosen.map((c) => ({ cardBand: c.cardBand, band: c.band! }));
+  const picked = chosen.map((c) => ({ cardBand: c.cardBand, band: c.band!, meta: c.band!.metadata() }));
 
   const { perBand, record } = reflectanceOf(id, properties, picked, args.presets, args.defaultPreset);
-  const bands: SceneBand[] = picked.map(({ cardBand, band }, i) => {
+  const bands: SceneBand[] = picked.map(({ cardBand, band, meta }, i) => {
     const asset = assets[band.assetKey] as Json;
     const field = `assets.${band.assetKey}.href`;
     if (typeof asset.href !== 'string') throw invalid(`STAC item ${id}: ${field} is missing or not a string`, field);
@@ -83,7 +91,7 @@ export function describeStacItem(item: Json, args: DescribeSceneArgs): SceneDesc
       sample: band.sample,
       scale: perBand[i]!.scale,
       offset: perBand[i]!.offset,
-      noData: band.noData ?? record.defaultNoData,
+      noData: meta.noData ?? record.defaultNoData,
     };
   });
   return { kind: 'stac-item', id, bands, reflectance: record.reflectance };
@@ -104,16 +112,35 @@ function assetBands(key: string, asset: Json): AssetBand[] {
       return {
         assetKey: key,
         sample: i,
-        commonName: optionalString(band['eo:common_name'] ?? asset['eo:common_name'], `${field}.eo:common_name`),
+        commonName: commonName(band['eo:common_name'] ?? asset['eo:common_name']),
         field,
-        scale: optionalNumber(band['raster:scale'] ?? asset['raster:scale'], `${field}.raster:scale`),
-        offset: optionalNumber(band['raster:offset'] ?? asset['raster:offset'], `${field}.raster:offset`),
-        noData: optionalNoData(band.nodata !== undefined ? band.nodata : asset.nodata, `${field}.nodata`),
-        unit: optionalString(band.unit ?? asset.unit, `${field}.unit`) ?? undefined,
+        metadata: () => ({
+          scale: optionalNumber(band['raster:scale'] ?? asset['raster:scale'], `${field}.raster:scale`),
+          offset: optionalNumber(band['raster:offset'] ?? asset['raster:offset'], `${field}.raster:offset`),
+          noData: optionalNoData(band.nodata !== undefined ? band.nodata : asset.nodata, `${field}.nodata`),
+          unit: optionalString(band.unit ?? asset.unit, `${field}.unit`) ?? undefined,
+        }),
       };
     });
   }
-  if (asset['eo:bands'] === undefined) return [];
+  if (asset['eo:bands'] === undefined) {
+    // STAC 1.1 lets a single-band asset carry its band's fields itself, without a `bands` array.
+    if (asset['eo:common_name'] === undefined) return [];
+    return [
+      {
+        assetKey: key,
+        sample: 0,
+        commonName: commonName(asset['eo:common_name']),
+        field: prefix,
+        metadata: () => ({
+          scale: optionalNumber(asset['raster:scale'], `${prefix}.raster:scale`),
+          offset: optionalNumber(asset['raster:offset'], `${prefix}.raster:offset`),
+          noData: optionalNoData(asset.nodata, `${prefix}.nodata`),
+          unit: optionalString(asset.unit, `${prefix}.unit`) ?? undefined,
+        }),
+      },
+    ];
+  }
   const eoBands = asset['eo:bands'];
   if (!Array.isArray(eoBands)) throw invalid(`${prefix}.eo:bands is not an array`, `${prefix}.eo:bands`);
   const rasterBands = asset['raster:bands'];
@@ -121,18 +148,22 @@ function assetBands(key: string, asset: Json): AssetBand[] {
   return eoBands.map((band: unknown, i) => {
     const field = `${prefix}.eo:bands[${i}]`;
     if (!isObject(band)) throw invalid(`${field} is not an object`, field);
-    const raster: unknown = rasterBands?.[i];
     const rasterField = `${prefix}.raster:bands[${i}]`;
-    if (raster !== undefined && !isObject(raster)) throw invalid(`${rasterField} is not an object`, rasterField);
     return {
       assetKey: key,
       sample: i,
-      commonName: optionalString(band.common_name, `${field}.common_name`),
+      commonName: commonName(band.common_name),
       field: rasterField,
-      scale: optionalNumber(raster?.scale, `${rasterField}.scale`),
-      offset: optionalNumber(raster?.offset, `${rasterField}.offset`),
-      noData: optionalNoData(raster?.nodata, `${rasterField}.nodata`),
-      unit: optionalString(raster?.unit, `${rasterField}.unit`) ?? undefined,
+      metadata: () => {
+        const raster: unknown = rasterBands?.[i];
+        if (raster !== undefined && !isObject(raster)) throw invalid(`${rasterField} is not an object`, rasterField);
+        return {
+          scale: optionalNumber(raster?.scale, `${rasterField}.scale`),
+          offset: optionalNumber(raster?.offset, `${rasterField}.offset`),
+          noData: optionalNoData(raster?.nodata, `${rasterField}.nodata`),
+          unit: optionalString(raster?.unit, `${rasterField}.unit`) ?? undefined,
+        };
+      },
     };
   });
 }
@@ -170,7 +201,7 @@ interface ReflectanceOutcome {
 function reflectanceOf(
   id: string,
   properties: Json,
-  picked: Array<{ cardBand: string; band: AssetBand }>,
+  picked: Array<{ cardBand: string; band: AssetBand; meta: BandMetadata }>,
   presets: ScalingPresetTable,
   defaultPreset: string,
 ): ReflectanceOutcome {
@@ -189,33 +220,35 @@ function reflectanceOf(
     throw invalid(`STAC item ${id}: properties.${offsetField} is not true or false`, `properties.${offsetField}`);
   }
 
-  const stated = picked.filter(({ band }) => band.scale !== undefined || band.offset !== undefined);
+  const stated = picked.filter(({ meta }) => meta.scale !== undefined || meta.offset !== undefined);
   const base = { sunElevation: null, processingBaseline: baselineText, preset: null };
+  // Both missions write 0 outside the imaged swath; an item that states no nodata still means it.
+  const productFill = isLandsat(id, properties) || baseline !== null ? 0 : null;
   if (stated.length > 0) {
     if (stated.length < picked.length) {
       const without = picked.filter((p) => !stated.includes(p)).map((p) => `${p.cardBand} (${p.band.field})`);
       throw invalid(`STAC item ${id}: raster scale/offset is given for ${stated.map((s) => s.cardBand).join(', ')} but not for ${without.join(', ')}`, without[0]!);
     }
-    for (const { band } of picked) {
+    for (const { band, meta } of picked) {
       // USGS Level-1 radiance scaling (W/(m2 sr um)) is no reflectance: it needs the solar irradiance too.
-      if (band.unit !== undefined && /watt|w\/|radiance/i.test(band.unit)) {
-        throw invalid(`STAC item ${id}: ${band.field} converts to radiance (unit "${band.unit}"), not reflectance; give cloudseg the product's MTL instead`, `${band.field}.unit`);
+      if (meta.unit !== undefined && /watt|w\/|radiance/i.test(meta.unit)) {
+        throw invalid(`STAC item ${id}: ${band.field} converts to radiance (unit "${meta.unit}"), not reflectance; give cloudseg the product's MTL instead`, `${band.field}.unit`);
       }
-      if (band.scale === 0) throw invalid(`STAC item ${id}: ${band.field} scale is 0`, `${band.field}.scale`);
+      if (meta.scale === 0) throw invalid(`STAC item ${id}: ${band.field} scale is 0`, `${band.field}.scale`);
     }
-    const statedScaling = picked.map(({ band }) => ({ scale: band.scale ?? 1, offset: band.offset ?? 0 }));
+    const statedScaling = picked.map(({ meta }) => ({ scale: meta.scale ?? 1, offset: meta.offset ?? 0 }));
     if (isLandsatLevel1(id, properties)) {
       const elevation = sunElevationOf(id, properties);
       const perBand = statedScaling.map((s) => landsatToaScaling(s.scale, s.offset, elevation));
-      return outcome(perBand, { conversion: 'landsat-l1-toa', source: 'stac-raster-bands', ...base, sunElevation: elevation }, null);
+      return outcome(perBand, { conversion: 'landsat-l1-toa', source: 'stac-raster-bands', ...base, sunElevation: elevation }, productFill);
     }
     const perBand = offsetApplied === true ? statedScaling.map((s) => ({ scale: s.scale, offset: 0 })) : statedScaling;
-    return outcome(perBand, { conversion: 'linear', source: 'stac-raster-bands', ...base }, null);
+    return outcome(perBand, { conversion: 'linear', source: 'stac-raster-bands', ...base }, productFill);
   }
   if (baseline !== null) {
-    // ESA's own numbers: DN / 10000 before baseline 04.00, (DN - 1000) / 10000 from it on; fill is 0.
+    // ESA's own numbers: DN / 10000 before baseline 04.00, (DN - 1000) / 10000 from it on.
     const scaling = sentinel2Scaling(offsetApplied === true ? 0 : sentinel2AddOffset(baseline));
-    return outcome(picked.map(() => scaling), { conversion: 'linear', source: 'stac-processing-baseline', ...base }, 0);
+    return outcome(picked.map(() => scaling), { conversion: 'linear', source: 'stac-processing-baseline', ...base }, productFill);
   }
   const preset = Object.hasOwn(presets, defaultPreset) ? presets[defaultPreset] : undefined;
   if (!preset) {
@@ -223,7 +256,7 @@ function reflectanceOf(
       details: { preset: defaultPreset },
     });
   }
-  return outcome(picked.map(() => ({ scale: preset.scale, offset: preset.offset })), { conversion: 'preset', source: 'preset', ...base, preset: defaultPreset }, null);
+  return outcome(picked.map(() => ({ scale: preset.scale, offset: preset.offset })), { conversion: 'preset', source: 'preset', ...base, preset: defaultPreset }, productFill);
 }
 
 function outcome(
@@ -235,6 +268,11 @@ function outcome(
     perBand,
     record: { reflectance: { ...record, scale: perBand.map((s) => s.scale), offset: perBand.map((s) => s.offset) }, defaultNoData },
   };
+}
+
+/** A Landsat product by its landsat extension fields or its product id (LC09_L1TP_...). */
+function isLandsat(id: string, properties: Json): boolean {
+  return typeof properties['landsat:correction'] === 'string' || /^L[COTEM]0\d_L[12]/i.test(id);
 }
 
 /** Landsat Level-1 by the landsat extension's correction level (L1TP, L1GT, L1GS) or the product id. */
@@ -264,6 +302,11 @@ function isObject(v: unknown): v is Json {
 
 function stringList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((r): r is string => typeof r === 'string').map((r) => r.toLowerCase()) : [];
+}
+
+// A common name that is no string names nothing the model could use; the band is just not offered.
+function commonName(v: unknown): string | null {
+  return typeof v === 'string' && v.trim() !== '' ? v.trim().toLowerCase() : null;
 }
 
 function optionalString(v: unknown, field: string): string | null {
