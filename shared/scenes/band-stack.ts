@@ -1,12 +1,13 @@
 // Windows of a scene stored one band per object (a STAC item's assets, a Landsat band set): each
 // band is a TIFF read window by window through its own RangeSource, and a window of the stack is
 // the model's input for that rectangle, bands in the card's order, each band's reflectance
-// conversion applied. Every band's header is checked (size, georeference, sample) before any pixel.
+// conversion applied. Every band's header is checked (size, georeference, sample) before any pixel;
+// a band at an integer fraction of the finest resolution (Sentinel-2 20 m in a 10 m stack) is upsampled.
 import { CloudsegError } from '../errors.js';
 import type { RangeSource } from '../imaging/range-source.js';
 import { openTiffWindows, type TiffWindows } from '../imaging/tiff-windows.js';
 import type { Tile } from '../imaging/tiling.js';
-import type { Georeference, RasterDtype } from '../imaging/types.js';
+import type { Georeference, RasterDtype, RasterHeader } from '../imaging/types.js';
 import type { SceneBand } from './types.js';
 
 /** One band of the stack: what the descriptor says about it and a way to read its object. */
@@ -64,18 +65,18 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
   const perBandCache = Math.floor((options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES) / bands.length);
   const opened: TiffWindows[] = [];
   let cacheSoFar = 0;
-  for (const [i, entry] of bands.entries()) {
+  for (const entry of bands) {
     const name = `${label} band ${entry.band.band} (${entry.band.href})`;
     const windows = await openTiffWindows(entry.source, {
       label: name,
       blockCacheBytes: perBandCache,
       admit: (header, blockCacheBytes) => {
-        const first = i === 0 ? header : opened[0]!.header;
-        if (header.width !== first.width || header.height !== first.height) {
-          throw mismatch(label, bands, [...opened.map((o) => o.header), header], 'size');
-        }
-        if (i > 0 && !sameGeoreference(first.georef, header.georef)) {
-          throw mismatch(label, bands, [...opened.map((o) => o.header), header], 'georeference');
+        const headers = [...opened.map((o) => o.header), header];
+        const finest = headers.reduce((a, b) => (b.width > a.width ? b : a));
+        // Every band so far on the finest band's grid, at one resolution or an integer fraction of it.
+        for (const h of headers) {
+          const grid = onGrid(finest, h);
+          if (grid !== 'ok') throw mismatch(label, bands, headers, grid);
         }
         if (!Number.isInteger(entry.band.sample) || entry.band.sample < 0 || entry.band.sample >= header.bands) {
           throw new CloudsegError('SCENE_INVALID', `${name}: sample ${entry.band.sample} asked for, the file has ${header.bands}`, {
@@ -83,11 +84,10 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
           });
         }
         cacheSoFar += blockCacheBytes;
-        const headers = [...opened.map((o) => o.header), header];
         options.admit?.(
           {
-            width: header.width,
-            height: header.height,
+            width: finest.width,
+            height: finest.height,
             bands: bands.length,
             bytesPerPixelRead: Math.max(...headers.map((h) => h.bands * bytesPerSample(h.dtype))),
             dtypes: headers.map((h) => h.dtype),
@@ -98,10 +98,13 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
     });
     opened.push(windows);
   }
-  const first = opened[0]!.header;
+  // The stack is on the finest grid (the first band of it gives the mask's georeference); a coarser
+  // band (Sentinel-2's 20 m SWIR in a 10 m stack) is upsampled by nearest neighbour, `factor` times.
+  const finest = opened.map((o) => o.header).reduce((a, b) => (b.width > a.width ? b : a));
+  const factors = opened.map((o) => finest.width / o.header.width);
   const header: StackHeader = {
-    width: first.width,
-    height: first.height,
+    width: finest.width,
+    height: finest.height,
     bands: bands.length,
     bytesPerPixelRead: Math.max(...opened.map((o) => o.header.bands * bytesPerSample(o.header.dtype))),
     dtypes: opened.map((o) => o.header.dtype),
@@ -110,18 +113,18 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
   const noData = bands.map((b, i) => b.band.noData ?? opened[i]!.header.noData);
 
   const readWindow = async (window: Tile): Promise<StackWindow> => {
-    const rasters = await Promise.all(opened.map((o) => o.readWindow(window)));
+    const rasters = await Promise.all(opened.map((o, b) => o.readWindow(coarseWindow(window, factors[b]!))));
     const pixels = window.width * window.height;
     const count = bands.length;
     const input = new Float32Array(pixels * count);
     const valid = new Uint8Array(pixels).fill(1);
     for (let b = 0; b < count; b++) {
-      const { data, bands: stride } = rasters[b]!;
+      const { data, bands: stride, width: rasterWidth } = rasters[b]!;
       const { scale, offset, sample } = bands[b]!.band;
       const nd = noData[b]!;
       const ndIsNaN = nd !== null && Number.isNaN(nd);
-      for (let p = 0, i = sample; p < pixels; p++, i += stride) {
-        const v = data[i]!;
+      const factor = factors[b]!;
+      const put = (p: number, v: number) => {
         // A nodata sample is 0 in the input (as toModelInput does for a stacked file) and its pixel nodata.
         if (v === nd || !Number.isFinite(v) || (ndIsNaN && Number.isNaN(v))) {
           input[p * count + b] = 0;
@@ -129,13 +132,54 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
         } else {
           input[p * count + b] = v * scale + offset;
         }
+      };
+      if (factor === 1) {
+        for (let p = 0, i = sample; p < pixels; p++, i += stride) put(p, data[i]!);
+        continue;
+      }
+      // Each pixel of the window takes the sample of the coarse pixel covering it.
+      const x0 = Math.floor(window.x / factor);
+      const y0 = Math.floor(window.y / factor);
+      for (let y = 0, p = 0; y < window.height; y++) {
+        const row = (Math.floor((window.y + y) / factor) - y0) * rasterWidth;
+        for (let x = 0; x < window.width; x++, p++) put(p, data[(row + Math.floor((window.x + x) / factor) - x0) * stride + sample]!);
       }
     }
     let validCount = 0;
     for (let p = 0; p < pixels; p++) validCount += valid[p]!;
     return { input, valid, validCount };
   };
-  return { header, georef: first.georef, readWindow };
+  return { header, georef: finest.georef, readWindow };
+}
+
+/** The window of a band `factor` times coarser that covers `window` of the stack's grid. */
+function coarseWindow(window: Tile, factor: number): Tile {
+  if (factor === 1) return window;
+  const x = Math.floor(window.x / factor);
+  const y = Math.floor(window.y / factor);
+  return { x, y, width: Math.floor((window.x + window.width - 1) / factor) - x + 1, height: Math.floor((window.y + window.height - 1) / factor) - y + 1 };
+}
+
+/**
+ * Whether `band` lies on the grid of the finest band: the same size and georeference, or an exact
+ * integer fraction of its size whose pixels are that many times larger, from the same origin.
+ */
+function onGrid(finest: RasterHeader, band: RasterHeader): 'ok' | 'size' | 'georeference' {
+  const factor = finest.width / band.width;
+  if (!Number.isInteger(factor) || band.height * factor !== finest.height) return 'size';
+  if (factor === 1) return sameGeoreference(finest.georef, band.georef) ? 'ok' : 'georeference';
+  const a = finest.georef;
+  const b = band.georef;
+  // Without a georeference only the sizes can say; with one, the coarse pixel is `factor` fine ones.
+  if (a === null || b === null) return a === b ? 'ok' : 'georeference';
+  const scaled = a.modelPixelScale && b.modelPixelScale && a.modelPixelScale.slice(0, 2).every((v, i) => near(v * factor, b.modelPixelScale![i]!));
+  const sameOrigin = sameNumbers(a.modelTiepoint, b.modelTiepoint);
+  const keys = JSON.stringify(sortedKeys(a.geoKeys)) === JSON.stringify(sortedKeys(b.geoKeys));
+  return scaled && sameOrigin && keys && a.modelTransformation === null && b.modelTransformation === null ? 'ok' : 'georeference';
+}
+
+function near(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
 }
 
 function mismatch(label: string, bands: readonly StackBand[], headers: { width: number; height: number; georef: Georeference | null }[], what: 'size' | 'georeference'): CloudsegError {

@@ -136,6 +136,43 @@ describe('band stack', () => {
     await assert.rejects(openBandStack(bands, { label: 'item.json' }), (err: unknown) => err instanceof CloudsegError && err.code === 'SCENE_INVALID' && /georeference/.test(err.message) && /red/.test(err.message));
   });
 
+  test('a band at half the resolution (20 m in a 10 m stack) is upsampled by nearest neighbour onto the fine grid', async () => {
+    // nir at 60 m over 350x300 pixels: each of its pixels covers 2x2 of the 30 m bands.
+    const coarseGeoref = { ...UTM_33N, modelPixelScale: [60, 60, 0] };
+    const coarse = await writeBandFile(dir, 'nir-60m.tif', { width: 350, height: 300, border: 20, georef: coarseGeoref }, (x, y) => bandValue(3, x, y));
+    const files = [paths[0]!, paths[1]!, paths[2]!, coarse];
+    const stack = await openBandStack(await open(NAMES.map((b, i) => ({ band: sceneBand(b, files[i]!, i), path: files[i]! }))), { label: 'mixed' });
+    assert.deepEqual([stack.header.width, stack.header.height], [700, 600]);
+    assert.deepEqual(stack.georef, UTM_33N, 'the mask is on the finest grid');
+    // An odd origin and size, straddling coarse pixels and the coarse band's fill border (40 fine = 20 coarse).
+    const window = { x: 33, y: 101, width: 57, height: 9 };
+    const read = await stack.readWindow(window);
+    for (let y = 0; y < window.height; y++) {
+      for (let x = 0; x < window.width; x++) {
+        const gx = window.x + x;
+        const gy = window.y + y;
+        const p = y * window.width + x;
+        const cx = Math.floor(gx / 2);
+        const cy = Math.floor(gy / 2);
+        const coarseInside = cx >= 20 && cy >= 20 && cx < 330 && cy < 280;
+        assert.equal(read.input[p * 4 + 3], coarseInside ? Math.fround(bandValue(3, cx, cy) * SCALE[3]! + OFFSET[3]!) : 0, `nir at ${gx},${gy}`);
+        assert.equal(read.input[p * 4], gx >= 40 ? Math.fround(bandValue(0, gx, gy) * SCALE[0]! + OFFSET[0]!) : 0, `blue at ${gx},${gy}`);
+        assert.equal(read.valid[p], gx >= 40 && coarseInside ? 1 : 0);
+      }
+    }
+  });
+
+  test('sizes that are no integer fraction, or a coarse band whose pixel size does not match the ratio, are SCENE_INVALID', async () => {
+    const odd = await writeBandFile(dir, 'nir-odd.tif', { width: 500, height: 400 }, (x, y) => bandValue(3, x, y));
+    const files = [paths[0]!, odd];
+    const bands = await open([{ band: sceneBand('blue', files[0]!, 0), path: files[0]! }, { band: sceneBand('nir', files[1]!, 3), path: files[1]! }]);
+    await assert.rejects(openBandStack(bands, { label: 'odd' }), (err: unknown) => err instanceof CloudsegError && err.code === 'SCENE_INVALID' && /one size/.test(err.message));
+    // Half the pixels but the same 30 m pixel size: half the area, not a coarser grid.
+    const half = await writeBandFile(dir, 'nir-half-area.tif', { width: 350, height: 300 }, (x, y) => bandValue(3, x, y));
+    const halfBands = await open([{ band: sceneBand('blue', paths[0]!, 0), path: paths[0]! }, { band: sceneBand('nir', half, 3), path: half }]);
+    await assert.rejects(openBandStack(halfBands, { label: 'half' }), (err: unknown) => err instanceof CloudsegError && err.code === 'SCENE_INVALID' && /georeference/.test(err.message));
+  });
+
   test('a stack over the memory budget is refused from the headers, before any pixel is read', async () => {
     const bands = await open(NAMES.map((b, i) => ({ band: sceneBand(b, paths[i]!, i), path: paths[i]! })));
     const ranges = recordReads(bands);
