@@ -262,6 +262,10 @@ async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, m
       throw new CloudsegError('INPUT_UNREADABLE', `${label}: a band object changed while the scene was read; reading it again`, { cause: err, retryable: true });
     }
     if (isRetryable(err)) throw err;
+    if (isSourceReadError(err)) {
+      log.warn({ err }, 'a band object cannot be read');
+      return { event: make('failed', { error: { code: 'INPUT_UNREADABLE', message: `${label}: a band object cannot be read: ${describeError(err).message}` } }) };
+    }
     log.warn({ err }, 'scene failed');
     return { event: make('failed', { error: describeError(err) }) };
   }

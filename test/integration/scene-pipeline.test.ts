@@ -72,6 +72,9 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   for (const b of STAC_BANDS.slice(0, 3)) await upload(`s2/scene-b/${b.file}`, await readFile(stacFiles.get(b.file)!));
   await upload('s2/scene-b/item.json', stacItem('S2B_33TVK_20230602_0_L2A', STAC_BANDS.map((b) => ({ key: b.key, href: b.file, commonName: b.commonName, scale: S2_SCALE, offset: S2_OFFSET }))));
 
+  // 4. A JSON that is no scene descriptor: work (flush cannot tell), answered with UNSUPPORTED_FORMAT.
+  await upload('s2/settings.json', JSON.stringify({ threshold: 0.5 }));
+
   // Flush until it has seen every upload (their notifications arrive as the uploads finish).
   const uploads = generations.size;
   let pulled = 0;
@@ -89,11 +92,11 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   }
   // 4 + 3 STAC band files, 6 Landsat band files and the MTL.txt beside its MTL.json.
   assert.equal(sceneMembers, 4 + 3 + 6 + 1, 'band files (and the MTL.txt twin) are skipped as scene members');
-  assert.equal(accepted, 3, 'the two items and the MTL.json are the work');
-  assert.equal(pixelsEstimated, 0, 'each descriptor\'s work is its first band\'s header pixels, not a guess from its size');
+  assert.equal(accepted, 4, 'the two items, the MTL.json and the other JSON are the work');
+  assert.equal(pixelsEstimated, 1, 'each descriptor\'s work is its first band\'s header pixels, not a guess from its size (only settings.json is estimated)');
 
-  const events = await pullResults(stack.pubsub, subscriptionPath(config.projectId, RESULTS), 3, 300_000);
-  // No fourth event follows (a band file or the MTL.txt would have made one).
+  const events = await pullResults(stack.pubsub, subscriptionPath(config.projectId, RESULTS), 4, 300_000);
+  // No fifth event follows (a band file or the MTL.txt would have made one).
   const extra = await pullResults(stack.pubsub, subscriptionPath(config.projectId, RESULTS), 1, 3000).catch(() => []);
   assert.deepEqual(extra.map((e) => e.input.name), []);
   const byName = new Map(events.map((e) => [e.input.name, e]));
@@ -157,6 +160,21 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   assert.equal(missing.error?.code, 'BANDS_MISSING');
   assert.match(missing.error!.message, /nir/);
   assert.match(missing.error!.message, /s2\/scene-b\/nir-10m\.tif/);
+
+  const notScene = byName.get('s2/settings.json')!;
+  assert.equal(notScene.status, 'failed');
+  assert.equal(notScene.error?.code, 'UNSUPPORTED_FORMAT');
+
+  // A redelivery of the item is recognised as done from the mask's provenance (the descriptor's
+  // generation and the model): `duplicate`, with the scene and reflectance repeated from the mask.
+  const { batchOf, deliverBatch } = await import('../support/worker-server.js');
+  const itemRef = { ...stac.input, size: item.length, contentType: 'application/json' };
+  const res = await deliverBatch(stack.urls.worker, config.projectId, config.topics.work, batchOf([itemRef]), 'eventarc');
+  assert.ok(res.ok, `worker answered ${res.status}`);
+  const [again] = await pullResults(stack.pubsub, subscriptionPath(config.projectId, RESULTS), 1, 60_000);
+  assert.equal(again!.status, 'duplicate');
+  assert.deepEqual(again!.scene, stac.scene);
+  assert.deepEqual(again!.reflectance, stac.reflectance);
 });
 
 async function maskPixels(storage: LocalStack['storage'], bucket: string, name: string): Promise<Buffer> {
