@@ -14,6 +14,11 @@ import { resolveMemberHref } from '../scenes/scene-members.js';
 export const MAX_FLUSH_ITEM_BYTES = 1024 * 1024;
 /** JSON objects read per folder at most: a folder of thousands of JSONs is not a scene folder. */
 export const MAX_ITEMS_PER_FOLDER = 50;
+/**
+ * Objects listed per folder (one list request): a product's folder holds a few dozen; the top of a
+ * bucket of loose images is not listed whole on every flush.
+ */
+export const MAX_LISTED_PER_FOLDER = 1000;
 const LIST_CONCURRENCY = 4;
 
 export interface SceneMemberOptions {
@@ -60,7 +65,7 @@ export function sceneMemberCheck(options: SceneMemberOptions): SceneMemberCheck 
 async function readFolder(options: SceneMemberOptions, bucket: string, dir: string): Promise<Folder> {
   const folder: Folder = { names: new Set(), assets: new Set() };
   try {
-    const [files] = await options.storage.bucket(bucket).getFiles({ prefix: dir, delimiter: '/', autoPaginate: true });
+    const [files] = await options.storage.bucket(bucket).getFiles({ prefix: dir, delimiter: '/', autoPaginate: false, maxResults: MAX_LISTED_PER_FOLDER });
     for (const f of files) folder.names.add(f.name);
     const items = files.filter((f) => /\.json$/i.test(f.name) && !/_MTL\.json$/i.test(f.name) && Number(f.metadata.size ?? 0) <= MAX_FLUSH_ITEM_BYTES);
     for (const f of items.slice(0, MAX_ITEMS_PER_FOLDER)) {
