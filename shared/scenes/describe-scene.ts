@@ -3,17 +3,20 @@
 // reflectance. Pure: the caller fetched the bytes; nothing here touches the bands.
 import { CloudsegError } from '../errors.js';
 import { describeLandsatMtl, looksLikeOdlMtl, MTL_ROOT, parseOdlMtl, type MtlGroup } from './landsat-mtl.js';
+import { isSceneMemberName } from './scene-members.js';
 import { describeStacItem, looksLikeStacItem } from './stac-item.js';
 import type { DescribeSceneArgs, SceneDescription, SceneKind } from './types.js';
 
 /**
  * What a descriptor's name says it may be: `*_MTL.json` / `*_MTL.txt` a Landsat MTL, any other
- * `*.json` a candidate STAC item (describeScene decides), anything else no descriptor.
+ * `*.json` a candidate STAC item (describeScene decides), anything else no descriptor. The JSON
+ * files the archives put beside the bands (tileinfo_metadata.json) are scene members instead, so
+ * a name is never both.
  */
 export function sceneDescriptorKind(name: string): SceneKind | null {
   const base = name.slice(name.lastIndexOf('/') + 1).toLowerCase();
   if (base.endsWith('_mtl.json') || base.endsWith('_mtl.txt')) return 'landsat-mtl';
-  if (base.endsWith('.json') && base.length > '.json'.length) return 'stac-item';
+  if (base.endsWith('.json') && base.length > '.json'.length && !isSceneMemberName(name)) return 'stac-item';
   return null;
 }
 

@@ -32,9 +32,13 @@ const S2_BAND = String.raw`(?:B0[1-9]|B1[0-2]|B8A|TCI|SCL|AOT|WVP)`;
 const SENTINEL2_SAFE_MEMBER = new RegExp(String.raw`^T\d{2}[A-Z]{3}_\d{8}T\d{6}_${S2_BAND}(?:_(?:10|20|60)m)?\.(?:jp2|tiff?)$`, 'i');
 // QI_DATA masks of the SAFE: MSK_CLDPRB_20m.jp2, MSK_DETFOO_B02.jp2, MSK_CLOUDS_B00.gml
 const SENTINEL2_SAFE_MASK = /^MSK_[A-Z]{6}_(?:B0[1-9]|B1[0-2]|B8A|B00|\d{2}m)\.(?:jp2|gml|tiff?)$/i;
-// The COG layout of the public archives (sentinel-cogs on AWS, Earth Search): one folder per
-// scene holding B02.tif, B8A.tif, SCL.tif, ..., tileInfo.json and a preview.
-const SENTINEL2_COG_MEMBER = new RegExp(String.raw`^(?:${S2_BAND}\.(?:tiff?|jp2)|(?:tileInfo|productInfo)\.json|(?:L2A_PVI|L1C_PVI|preview)\.(?:tiff?|jpe?g|jp2))$`, 'i');
+// The layouts of the public archives: one folder per scene holding B02.tif, B8A.tif, SCL.tif, ...
+// (sentinel-cogs, Earth Search, with tileinfo_metadata.json, granule_metadata.xml, thumbnail.jpg)
+// or R10m/B02.jp2, qi/CLD_20m.jp2, tileInfo.json, preview.jpg (the Sinergise tiles buckets).
+const SENTINEL2_COG_MEMBER = new RegExp(
+  String.raw`^(?:${S2_BAND}\.(?:tiff?|jp2)|(?:CLD|SNW)_(?:20|60)m\.jp2|(?:tileInfo|productInfo|tileinfo_metadata)\.json|granule_metadata\.xml|(?:L2A_PVI|L1C_PVI|preview|thumbnail)\.(?:tiff?|jpe?g|jp2))$`,
+  'i',
+);
 
 /**
  * Whether an object is one of the files of a product that is not its descriptor (a band file

@@ -64,7 +64,14 @@ describe('isSceneMemberName', () => {
     ['scenes/S2A_32TQM_20220615_0_L2A/TCI.tif', true],
     ['scenes/S2A_32TQM_20220615_0_L2A/tileInfo.json', true],
     ['scenes/S2A_32TQM_20220615_0_L2A/L2A_PVI.tif', true],
+    ['scenes/S2A_32TQM_20220615_0_L2A/tileinfo_metadata.json', true],
+    ['scenes/S2A_32TQM_20220615_0_L2A/granule_metadata.xml', true],
+    ['scenes/S2A_32TQM_20220615_0_L2A/thumbnail.jpg', true],
+    ['tiles/32/T/QM/2022/6/15/0/R10m/B02.jp2', true],
+    ['tiles/32/T/QM/2022/6/15/0/qi/CLD_20m.jp2', true],
+    ['tiles/32/T/QM/2022/6/15/0/preview.jpg', true],
     ['B02.tif', false],
+    ['thumbnail.jpg', false],
     ['scenes/S2A_32TQM_20220615_0_L2A/B13.tif', false],
     ['scenes/S2A_32TQM_20220615_0_L2A/S2A_32TQM_20220615_0_L2A.json', false],
     // ordinary images
@@ -88,6 +95,9 @@ describe('sceneDescriptorKind', () => {
     [`${L9}_stac.json`, 'stac-item'],
     ['items/S2A_32TQM_20220615_0_L2A.json', 'stac-item'],
     ['ITEM.JSON', 'stac-item'],
+    ['S2A_32TQM_20220615_0_L2A/tileinfo_metadata.json', null],
+    ['tiles/32/T/QM/2022/6/15/0/tileInfo.json', null],
+    ['tileInfo.json', 'stac-item'],
     [`${L9}_MTL.xml`, null],
     [`${L9}_ANG.txt`, null],
     ['notes.txt', null],
@@ -98,6 +108,9 @@ describe('sceneDescriptorKind', () => {
   for (const [name, expected] of CASES) {
     it(`${JSON.stringify(name)} -> ${expected}`, () => assert.equal(sceneDescriptorKind(name), expected));
   }
+  it('no name is both a descriptor and a scene member', () => {
+    for (const [name] of CASES) assert.ok(!(sceneDescriptorKind(name) !== null && isSceneMemberName(name)), name);
+  });
 });
 
 describe('resolveMemberHref', () => {
