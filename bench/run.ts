@@ -16,6 +16,7 @@ import type { EngineResult } from './engine.js';
 import type { PipelineResult } from './pipeline.js';
 import type { SceneResult } from './scene.js';
 import { CLOUD_RUN_PRICES } from './prices.js';
+import { bandSetBench } from './band-set.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,6 +58,7 @@ print(`cloudseg benchmark: node ${process.version}, ${cores} cores, ${new Date()
 try {
   if (!values['scene-only']) await enginesAndPipeline();
   await largeScene();
+  await bandSetBench({ work, engine: values.engine ?? 'auto', print });
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -8,6 +8,8 @@ import { loadConfig, type Config } from '../shared/config/index.js';
 import { silenceKnownClientWarnings } from '../shared/known-warnings.js';
 import { handleFlushRequest } from '../shared/flush/http.js';
 import { probePixels } from '../shared/flush/pixel-probe.js';
+import { sceneMemberCheck } from '../shared/flush/scene-members.js';
+import { createStorage } from '../shared/cloud/storage.js';
 import { createBatchPublisher } from '../shared/flush/publisher.js';
 import { runFlush, type FlushDeps } from '../shared/flush/run-flush.js';
 import { createLogger, withTrace, type Logger } from '../shared/logging.js';
@@ -33,6 +35,12 @@ export function flushInstance(): Instance {
     const pubsub = createPubSub(config.projectId);
     // Header reads for planning by pixels: the download client that retries itself (see object-download.ts).
     const downloader = objectDownloader(createDownloadStorage(config.projectId));
+    // Listings and metadata for scenes: which uploads are band files, what a descriptor's bands hold.
+    const storage = createStorage(config.projectId);
+    const objectInfo = async (bucket: string, name: string) => {
+      const [meta] = await storage.bucket(bucket).file(name).getMetadata();
+      return { generation: String(meta.generation), size: Number(meta.size ?? 0) };
+    };
     instance = {
       config,
       logger,
@@ -43,7 +51,8 @@ export function flushInstance(): Instance {
         subscription: subscriptionPath(config.projectId, config.subscriptions.uploadsBuffer),
         inputBuckets: [config.buckets.input],
         settings: config.flush,
-        countPixels: (items, deadline) => probePixels(items, { downloader, logger, deadline }),
+        countPixels: (items, deadline) => probePixels(items, { downloader, logger, deadline, objectInfo }),
+        sceneMembers: () => sceneMemberCheck({ storage, downloader, logger }),
       },
     };
   }

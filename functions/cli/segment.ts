@@ -11,7 +11,7 @@ export function registerSegment(program: Command): void {
   program
     .command('segment')
     .description('segment local images with the same per-image path as the worker; prints one result event per image')
-    .argument('<images...>', 'GeoTIFF or PNG files, bands in the model\'s order')
+    .argument('<images...>', 'GeoTIFF or PNG files (bands in the model\'s order), STAC item JSONs or Landsat MTL files (bands beside them)')
     .requiredOption('--out <dir>', 'folder for <file name>.mask.png (and .mask.tif when georeferenced)')
     .option('--scale <s>', 'input scale (one number, or one per band separated by commas)', numList)
     .option('--offset <o>', 'input offset (one number, or one per band)', numList)

@@ -2,6 +2,8 @@
 // Users subscribe to it and filter on the message attributes `status` and `model`.
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
+import { SCALING_SOURCES } from '../imaging/scaling.js';
+import { REFLECTANCE_CONVERSIONS, REFLECTANCE_SOURCES, SCENE_KINDS } from '../scenes/types.js';
 import { ObjectRefSchema } from './batch.js';
 
 export const RESULT_SCHEMA_ID = 'cloudseg.result.v1' as const;
@@ -28,6 +30,37 @@ export const OutputRefSchema = ObjectRefSchema.extend({
 });
 export type OutputRef = z.infer<typeof OutputRefSchema>;
 
+/** Where a reflectance conversion's numbers came from: a scene's descriptor, or a bare image's scaling source. */
+export const REFLECTANCE_RECORD_SOURCES = [...REFLECTANCE_SOURCES, ...SCALING_SOURCES.filter((s) => !(REFLECTANCE_SOURCES as readonly string[]).includes(s))] as [
+  (typeof REFLECTANCE_SOURCES)[number] | (typeof SCALING_SOURCES)[number],
+  ...((typeof REFLECTANCE_SOURCES)[number] | (typeof SCALING_SOURCES)[number])[],
+];
+
+/** A scene made of several objects: the descriptor the event is about and the band objects read. */
+export const SceneRefSchema = z.object({
+  kind: z.enum(SCENE_KINDS),
+  /** The STAC item id or the Landsat product id. */
+  id: z.string().min(1),
+  descriptor: ObjectRefSchema,
+  /** One per model band, in the model's order: the generation actually read. */
+  inputs: z.array(z.object({ band: z.string().min(1), bucket: z.string().min(1), name: z.string().min(1), generation: z.string().regex(/^\d+$/) })),
+});
+export type SceneRef = z.infer<typeof SceneRefSchema>;
+
+/** Which conversion from stored numbers to reflectance was applied, and where it came from. */
+export const ReflectanceSchema = z.object({
+  conversion: z.enum(REFLECTANCE_CONVERSIONS),
+  source: z.enum(REFLECTANCE_RECORD_SOURCES),
+  /** Degrees, when the conversion divides by sin(sun elevation). */
+  sunElevation: z.number().nullable(),
+  processingBaseline: z.string().nullable(),
+  preset: z.string().nullable(),
+  /** Per model band: reflectance = stored value * scale + offset. */
+  scale: z.array(z.number()),
+  offset: z.array(z.number()),
+});
+export type Reflectance = z.infer<typeof ReflectanceSchema>;
+
 export const ResultEventSchema = z.object({
   schema: z.literal(RESULT_SCHEMA_ID),
   status: z.enum(RESULT_STATUSES),
@@ -42,6 +75,11 @@ export const ResultEventSchema = z.object({
   timingsMs: z.partialRecord(z.enum(STAGES), z.number().nonnegative()),
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),
   finishedAt: z.iso.datetime(),
+  // Both are optional so events published before they existed parse unchanged; absent means null.
+  /** The scene when the input was a scene descriptor (STAC item, Landsat MTL); null for one image. */
+  scene: SceneRefSchema.nullable().optional(),
+  /** Filled for every succeeded item (scene or image); null otherwise. */
+  reflectance: ReflectanceSchema.nullable().optional(),
 });
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
 

@@ -6,6 +6,8 @@ import type { BatchItem } from '../contracts/batch.js';
 import { CloudsegError, describeError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { FIRST_READ_BYTES, probeImageSize, type ByteWindow } from '../imaging/probe-size.js';
+import { sceneDescriptorKind } from '../scenes/describe-scene.js';
+import { MAX_FLUSH_ITEM_BYTES, stacAssetObjects } from './scene-members.js';
 
 /**
  * Pixels assumed per stored byte when the header cannot be read or parsed. Scenes here are 4-band
@@ -34,6 +36,11 @@ export interface PixelProbeOptions {
   deadline: number;
   now?: () => number;
   concurrency?: number;
+  /**
+   * The current generation and size of an object (a scene's band); without it a scene descriptor's
+   * pixels are estimated from its size.
+   */
+  objectInfo?: (bucket: string, name: string) => Promise<{ generation: string; size: number }>;
 }
 
 export function estimatedPixels(size: number): number {
@@ -59,7 +66,10 @@ export async function probePixels(items: readonly BatchItem[], options: PixelPro
           return estimate;
         }
         try {
-          const pixels = await withTimeout(readPixels(item, options.downloader), readTimeoutMs);
+          const pixels = await withTimeout(
+            sceneDescriptorKind(item.name) ? readScenePixels(item, options) : readPixels(item, options.downloader),
+            readTimeoutMs,
+          );
           if (pixels !== undefined) return { pixels, source: 'header' };
         } catch (err) {
           options.logger.debug({ err: describeError(err), object: `${item.bucket}/${item.name}#${item.generation}` }, 'flush: header read failed; estimating pixels from the size');
@@ -71,6 +81,29 @@ export async function probePixels(items: readonly BatchItem[], options: PixelPro
   );
   if (fallbacks > 0) options.logger.info({ count: fallbacks, of: items.length }, 'flush: pixels estimated from object size (header not read or not an image)');
   return counts;
+}
+
+/**
+ * A scene descriptor (STAC item, MTL) is a few KB but stands for a scene: its work is the pixels of
+ * its first band object's header (every band the model reads has that size, else the worker refuses it).
+ */
+async function readScenePixels(item: BatchItem, options: PixelProbeOptions): Promise<number | undefined> {
+  if (!options.objectInfo || item.size > MAX_FLUSH_ITEM_BYTES) return undefined;
+  const text = new TextDecoder().decode(await options.downloader.download(item));
+  const band = firstBandObject(item, text);
+  if (band === null) return undefined;
+  const info = await options.objectInfo(item.bucket, band);
+  return readPixels({ ...item, name: band, generation: info.generation, size: info.size }, options.downloader);
+}
+
+/** The object name of a descriptor's first band file, beside it or where its STAC asset points. */
+export function firstBandObject(item: { bucket: string; name: string }, text: string): string | null {
+  const dir = item.name.includes('/') ? item.name.slice(0, item.name.lastIndexOf('/') + 1) : '';
+  // Landsat MTL, JSON or ODL text: PRODUCT_CONTENTS' FILE_NAME_BAND_n are file names beside it.
+  const mtl = /"?FILE_NAME_BAND_\d+"?\s*[:=]\s*"([^"/]+)"/.exec(text);
+  if (mtl) return dir + mtl[1]!;
+  const tiff = stacAssetObjects(item.bucket, item.name, new TextEncoder().encode(text)).find((name) => /\.tiff?$/i.test(name));
+  return tiff ?? null;
 }
 
 /** Width x height from the header, or undefined when it is not a PNG/TIFF header this can read. */

@@ -6,9 +6,10 @@ import { objectKey } from '../contracts/batch.js';
 import { isCloudsegMask } from '../contracts/mask-metadata.js';
 import { parseGcsNotification } from '../contracts/pubsub-message.js';
 import { describeError, type ErrorCode } from '../errors.js';
+import { isSceneMemberName } from '../scenes/scene-members.js';
 
 /** Why a well-formed notification carries no work. Skipped messages are acked: they never will. */
-export const SKIP_REASONS = ['not-finalize', 'folder-placeholder', 'no-object-resource', 'cloudseg-mask', 'foreign-bucket'] as const;
+export const SKIP_REASONS = ['not-finalize', 'folder-placeholder', 'no-object-resource', 'cloudseg-mask', 'foreign-bucket', 'scene-member'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** One pulled message, as much of it as planning needs. */
@@ -48,7 +49,12 @@ const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
  * `inputBuckets`, uploads to any other bucket that notifies the same topic are skipped: they are
  * not this pipeline's inputs (and their masks would land beside ours).
  */
-export function classifyMessages(messages: readonly PulledMessage[], inputBuckets?: ReadonlySet<string>): Classification {
+export function classifyMessages(
+  messages: readonly PulledMessage[],
+  inputBuckets?: ReadonlySet<string>,
+  /** Uploads known to be a band file of a scene described beside them (found by listing its folder). */
+  isSceneMember?: (item: BatchItem) => boolean,
+): Classification {
   const accepted = new Map<string, AcceptedUpload>();
   const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, []])) as unknown as Record<SkipReason, string[]>;
   const rejected: RejectedMessage[] = [];
@@ -95,6 +101,12 @@ export function classifyMessages(messages: readonly PulledMessage[], inputBucket
       size: Number(object.size),
       contentType: object.contentType ?? DEFAULT_CONTENT_TYPE,
     };
+    // A band file of a product (Landsat B4, Sentinel-2 B02): its scene starts when the descriptor
+    // (MTL, STAC item) arrives, which gets the one result event; the band alone gets none.
+    if (isSceneMemberName(object.name) || isSceneMember?.(item)) {
+      skipped['scene-member'].push(message.ackId);
+      continue;
+    }
     const key = objectKey(item);
     const seen = accepted.get(key);
     if (seen) {

@@ -9,6 +9,7 @@ import { describeError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { classifyMessages, closedBatches, expectedSeconds, planBatches, SKIP_REASONS, type Classification, type PulledMessage, type SkipReason } from './plan.js';
 import { estimatedPixels, type PixelCount } from './pixel-probe.js';
+import type { SceneMemberCheck } from './scene-members.js';
 import { ACK_IDS_PER_REQUEST, chunks, keepLeases, type LeaseKeeperOptions } from './lease-keeper.js';
 import { stopReason, type StopReason } from './stop-rule.js';
 
@@ -62,6 +63,11 @@ export interface FlushDeps {
    * item's pixels are estimated from its size.
    */
   countPixels?: (items: readonly BatchItem[], deadline: number) => Promise<PixelCount[]>;
+  /**
+   * A check, new for each flush, of which uploads are band files of a scene described beside them
+   * (skipped as 'scene-member'). Without it only product band file names are recognised.
+   */
+  sceneMembers?: () => SceneMemberCheck;
 }
 
 export interface FlushSummary {
@@ -115,6 +121,21 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   // Items already in a batch, by object key: a batch is published as soon as it is full, while
   // the loop still pulls, so workers start on a large backlog at once instead of after the loop.
   const planned = new Set<string>();
+  // Uploads looked at for scene membership, and those found to be members: each checked once.
+  const memberCheck = deps.sceneMembers?.();
+  const checked = new Set<string>();
+  const members = new Set<string>();
+  const classify = async (messages: readonly PulledMessage[]): Promise<Classification> => {
+    const isMember = (item: BatchItem) => members.has(objectKey(item));
+    const first = classifyMessages(messages, inputBuckets, isMember);
+    const fresh = [...first.accepted.entries()].filter(([key]) => !checked.has(key) && !planned.has(key));
+    if (!memberCheck || fresh.length === 0) return first;
+    fresh.forEach(([key]) => checked.add(key));
+    const found = await memberCheck(fresh.map(([, a]) => a.item));
+    if (found.size === 0) return first;
+    found.forEach((key) => members.add(key));
+    return classifyMessages(messages, inputBuckets, isMember);
+  };
   const unplanned = (c: Classification) => [...c.accepted.entries()].filter(([key]) => !planned.has(key)).map(([, a]) => a.item);
   // Pixels by object key, read once per item from its header. Header reads start only within the
   // pull budget, so probing bounds the flush's time as pulling does; later items are estimated.
@@ -149,11 +170,11 @@ export async function runFlush(deps: FlushDeps): Promise<FlushSummary> {
   try {
     pull = await pullUntilStop(deps, elapsed, () => publisher.batches.length, async (received, all) => {
       leases.hold(received.map((m) => m.ackId));
-      const items = unplanned(classifyMessages(all, inputBuckets));
+      const items = unplanned(await classify(all));
       await countNew(items);
       release(closedBatches(plannable(items), limits).closed);
     });
-    classification = classifyMessages(pull.messages, inputBuckets);
+    classification = await classify(pull.messages);
     logRejected(logger, classification.rejected);
     const rest = unplanned(classification);
     await countNew(rest);

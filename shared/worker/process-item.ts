@@ -23,7 +23,12 @@ import type { SegmentationModel } from '../model/types.js';
 import { readExistingMask, writeMaskIfNotNewer } from './mask-writer.js';
 import { maskNames } from './output-names.js';
 import { judgeExistingMask, type Provenance } from './provenance.js';
-import { encodeMasks } from './segment-image.js';
+import { CloudsegError } from '../errors.js';
+import type { Reflectance, SceneRef } from '../contracts/result-event.js';
+import { describeScene, sceneDescriptorKind } from '../scenes/describe-scene.js';
+import type { ObjectLocation } from '../scenes/types.js';
+import { encodeMasks, type MaskResult } from './segment-image.js';
+import { bareImageReflectance, checkDescriptorSize, openSceneBands, reflectanceTags, segmentSceneBands, type OpenedBandObject } from './segment-scene.js';
 import { segmentSource } from './segment-source.js';
 
 export interface WorkerSettings {
@@ -120,37 +125,19 @@ async function outcomeOf(
       width: done.width,
       height: done.height,
       cloudFraction: done.cloudFraction,
+      scene: done.scene,
+      reflectance: done.reflectance,
     });
   }
 
-  // Read exactly the generation we were told about; if it is gone, a newer upload replaced it.
-  // Nothing is downloaded whole: the image is read in ranges (the first bytes say what it is, a
-  // TIFF is read window by window), so a 5 GB archive named .tif costs one 512 KiB read to refuse.
-  const file = storage.bucket(input.bucket).file(input.name, { generation: input.generation });
-  let source: RangeSource;
-  let metadata: Record<string, string> | null;
-  let contentType: string | undefined;
-  try {
-    const t = performance.now();
-    const [meta] = await file.getMetadata();
-    // Ranged reads through cloudseg's own retrying downloader (see shared/cloud/object-download.ts).
-    source = downloaderRangeSource(downloaderOf(deps), input, Number(meta.size ?? 0));
-    // Only the metadata: the ranged reads happen while decoding and are counted in `decode`.
-    timings.download = performance.now() - t;
-    metadata = (meta.metadata as Record<string, string> | undefined) ?? null;
-    contentType = meta.contentType;
-  } catch (err) {
-    return unreadable(storage, input, err, make, log);
-  }
+  const sceneKind = sceneDescriptorKind(input.name);
+  const read = sceneKind ? await readScene(deps, input, timings, make, log) : await readImage(deps, input, timings, make, log);
+  if ('event' in read) return read.event;
+  const { segmentation, scene } = read;
 
   let provenance: Provenance;
   let encoded;
   try {
-    const segmentation = await segmentSource(
-      model,
-      { source, name: input.name, objectMetadata: metadata, ...(contentType ? { contentType } : {}) },
-      { memoryBudgetBytes: settings.memoryBudgetBytes, batchTiles: settings.batchTiles },
-    );
     timings.decode = segmentation.timingsMs.decode;
     timings.infer = segmentation.timingsMs.infer;
     encoded = await encodeMasks(segmentation, { geotiff: settings.writeGeoTiff });
@@ -161,12 +148,12 @@ async function outcomeOf(
       cloudFraction: segmentation.cloudFraction,
       width: segmentation.width,
       height: segmentation.height,
+      reflectance: read.reflectance,
+      scene,
     };
   } catch (err) {
-    // A ranged read failing mid-scene is the store's answer (the generation replaced, a 503), not a bad image.
-    if (isSourceReadError(err)) return unreadable(storage, input, err, make, log);
     if (isRetryable(err)) throw err;
-    log.warn({ err }, 'image failed');
+    log.warn({ err }, 'mask could not be encoded');
     return make('failed', { error: describeError(err) });
   }
 
@@ -190,7 +177,115 @@ async function outcomeOf(
     width: provenance.width,
     height: provenance.height,
     cloudFraction: provenance.cloudFraction,
+    scene: provenance.scene ?? null,
+    reflectance: provenance.reflectance ?? null,
   });
+}
+
+type Make = (status: ResultStatus, fields?: Partial<ResultEvent>) => ResultEvent;
+
+/** A segmented input, or the event that settles it without a mask. */
+type Read = { segmentation: MaskResult; reflectance: Reflectance; scene: SceneRef | null } | { event: ResultEvent };
+
+// One image: read exactly the generation we were told about; if it is gone, a newer upload replaced it.
+// Nothing is downloaded whole: the image is read in ranges (the first bytes say what it is, a
+// TIFF is read window by window), so a 5 GB archive named .tif costs one 512 KiB read to refuse.
+async function readImage(deps: WorkerDeps, input: ObjectRef, timings: Timings, make: Make, log: Logger): Promise<Read> {
+  const { storage, model, settings } = deps;
+  const file = storage.bucket(input.bucket).file(input.name, { generation: input.generation });
+  let source: RangeSource;
+  let metadata: Record<string, string> | null;
+  let contentType: string | undefined;
+  try {
+    const t = performance.now();
+    const [meta] = await file.getMetadata();
+    // Ranged reads through cloudseg's own retrying downloader (see shared/cloud/object-download.ts).
+    source = downloaderRangeSource(downloaderOf(deps), input, Number(meta.size ?? 0));
+    // Only the metadata: the ranged reads happen while decoding and are counted in `decode`.
+    timings.download = performance.now() - t;
+    metadata = (meta.metadata as Record<string, string> | undefined) ?? null;
+    contentType = meta.contentType;
+  } catch (err) {
+    return { event: await unreadable(storage, input, err, make, log) };
+  }
+  try {
+    const segmentation = await segmentSource(
+      model,
+      { source, name: input.name, objectMetadata: metadata, ...(contentType ? { contentType } : {}) },
+      { memoryBudgetBytes: settings.memoryBudgetBytes, batchTiles: settings.batchTiles },
+    );
+    const reflectance = bareImageReflectance(segmentation.scaling, segmentation.scalingSource, model.card);
+    return { segmentation: { ...segmentation, tags: { ...reflectanceTags(reflectance), ...segmentation.tags } }, reflectance, scene: null };
+  } catch (err) {
+    // A ranged read failing mid-scene is the store's answer (the generation replaced, a 503), not a bad image.
+    if (isSourceReadError(err)) return { event: await unreadable(storage, input, err, make, log) };
+    if (isRetryable(err)) throw err;
+    log.warn({ err }, 'image failed');
+    return { event: make('failed', { error: describeError(err) }) };
+  }
+}
+
+// A scene descriptor (STAC item, Landsat MTL): the descriptor is read whole (it is small, and
+// capped), described with the card's bands, and each band object is read at the generation it has
+// now, pinned for the whole scene. The descriptor's generation keys the masks and their provenance.
+async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, make: Make, log: Logger): Promise<Read> {
+  const { storage, model, settings } = deps;
+  const downloader = downloaderOf(deps);
+  const label = `gs://${input.bucket}/${input.name}`;
+  let bytes: Uint8Array;
+  try {
+    const t = performance.now();
+    const [meta] = await storage.bucket(input.bucket).file(input.name, { generation: input.generation }).getMetadata();
+    checkDescriptorSize(label, Number(meta.size ?? 0));
+    bytes = await downloader.download(input);
+    timings.download = performance.now() - t;
+  } catch (err) {
+    if (err instanceof CloudsegError && !err.retryable) return { event: make('failed', { error: describeError(err) }) };
+    return { event: await unreadable(storage, input, err, make, log) };
+  }
+  try {
+    const scene = describeScene({
+      location: { kind: 'gcs', bucket: input.bucket, name: input.name },
+      bytes,
+      cardBands: model.card.bands,
+      presets: model.card.presets,
+      defaultPreset: model.card.defaultPreset.integer,
+    });
+    const { sources, inputs } = await openSceneBands(label, scene, (location) => openBandObject(storage, downloader, label, location));
+    const segmentation = await segmentSceneBands(model, { label, scene, sources }, { memoryBudgetBytes: settings.memoryBudgetBytes, batchTiles: settings.batchTiles });
+    const sceneRef: SceneRef = { kind: scene.kind, id: scene.id, descriptor: input, inputs };
+    return { segmentation, reflectance: scene.reflectance, scene: sceneRef };
+  } catch (err) {
+    // A band replaced or removed while it was read: the scene is read again from the start, with
+    // the generations the bands have then (a band gone for good is BANDS_MISSING next time).
+    if (isSourceReadError(err) && isNotFound(err)) {
+      throw new CloudsegError('INPUT_UNREADABLE', `${label}: a band object changed while the scene was read; reading it again`, { cause: err, retryable: true });
+    }
+    if (isRetryable(err)) throw err;
+    if (isSourceReadError(err)) {
+      log.warn({ err }, 'a band object cannot be read');
+      return { event: make('failed', { error: { code: 'INPUT_UNREADABLE', message: `${label}: a band object cannot be read: ${describeError(err).message}` } }) };
+    }
+    log.warn({ err }, 'scene failed');
+    return { event: make('failed', { error: describeError(err) }) };
+  }
+}
+
+// The band object's generation now, and a reader pinned to it; 'missing' when there is none.
+async function openBandObject(storage: Storage, downloader: ObjectDownloader, label: string, location: ObjectLocation): Promise<OpenedBandObject | 'missing'> {
+  if (location.kind !== 'gcs') {
+    throw new CloudsegError('SCENE_INVALID', `${label} names a local file (${location.path}); in a bucket, bands are objects (relative hrefs or gs://)`);
+  }
+  let meta;
+  try {
+    [meta] = await storage.bucket(location.bucket).file(location.name).getMetadata();
+  } catch (err) {
+    if (isNotFound(err)) return 'missing';
+    if (isRetryable(err)) throw err;
+    throw new CloudsegError('INPUT_UNREADABLE', `${label}: cannot read band object gs://${location.bucket}/${location.name}: ${describeError(err).message}`, { cause: err });
+  }
+  const ref = { bucket: location.bucket, name: location.name, generation: String(meta.generation) };
+  return { source: downloaderRangeSource(downloader, ref, Number(meta.size ?? 0)), ref };
 }
 
 /**
@@ -320,6 +415,8 @@ function resultEvent(
     timingsMs,
     error: null,
     finishedAt: finishedAt.toISOString(),
+    scene: null,
+    reflectance: null,
     ...fields,
   };
 }

@@ -2,7 +2,7 @@
 // It is what makes a redelivered item recognisable as done, and what users audit outputs by.
 import type { ObjectRef } from '../contracts/batch.js';
 import { MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
-import type { ModelIdentity } from '../contracts/result-event.js';
+import { ReflectanceSchema, SceneRefSchema, type ModelIdentity, type Reflectance, type SceneRef } from '../contracts/result-event.js';
 
 const KEYS = MASK_METADATA_KEYS;
 
@@ -12,6 +12,10 @@ export interface Provenance {
   cloudFraction: number;
   width: number;
   height: number;
+  /** The conversion to reflectance applied (absent for masks written before it was recorded). */
+  reflectance?: Reflectance | null;
+  /** The scene, when the input was a scene descriptor. */
+  scene?: SceneRef | null;
 }
 
 export function provenanceMetadata(p: Provenance): Record<string, string> {
@@ -28,6 +32,12 @@ export function provenanceMetadata(p: Provenance): Record<string, string> {
   };
   if (p.model.rev) m[KEYS.modelRev] = p.model.rev;
   if (p.model.tag) m[KEYS.modelTag] = p.model.tag;
+  if (p.reflectance) {
+    m[KEYS.reflectanceConversion] = p.reflectance.conversion;
+    m[KEYS.reflectanceSource] = p.reflectance.source;
+    m[KEYS.reflectance] = JSON.stringify(p.reflectance);
+  }
+  if (p.scene) m[KEYS.scene] = JSON.stringify(p.scene);
   return m;
 }
 
@@ -44,6 +54,8 @@ export interface ExistingMask {
   /** Whether the `succeeded` event for this mask was published. */
   eventPublished: boolean;
   writeId: string | null;
+  reflectance: Reflectance | null;
+  scene: SceneRef | null;
 }
 
 export function readProvenance(generation: string, metadata: Record<string, unknown> | undefined): ExistingMask {
@@ -69,7 +81,19 @@ export function readProvenance(generation: string, metadata: Record<string, unkn
     height: num(KEYS.height),
     eventPublished: get(KEYS.eventPublished) === 'true',
     writeId: get(KEYS.writeId),
+    reflectance: parsedJson(get(KEYS.reflectance), (v) => ReflectanceSchema.parse(v)),
+    scene: parsedJson(get(KEYS.scene), (v) => SceneRefSchema.parse(v)),
   };
+}
+
+// A record that does not parse (hand-edited metadata) is as good as absent: it is only repeated in events.
+function parsedJson<T>(text: string | null, parse: (value: unknown) => T): T | null {
+  if (text === null) return null;
+  try {
+    return parse(JSON.parse(text));
+  } catch {
+    return null;
+  }
 }
 
 export type MaskVerdict = 'absent' | 'same-work' | 'newer-input' | 'stale';

@@ -1,6 +1,6 @@
 // The worker's per-image path applied to local files (the CLI's `segment`): same decode, scaling,
 // inference and encoding, masks written beside each other in a folder, one result event per image.
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RESULT_SCHEMA_ID, type ResultEvent } from '../contracts/result-event.js';
@@ -10,6 +10,12 @@ import { maskNames } from './output-names.js';
 import { fileRangeSource } from '../imaging/range-source.js';
 import { encodeMasks, type ScalingOverride } from './segment-image.js';
 import { segmentSource, type SourceLimits } from './segment-source.js';
+import type { Reflectance, SceneRef } from '../contracts/result-event.js';
+import { describeScene, sceneDescriptorKind } from '../scenes/describe-scene.js';
+import type { ObjectLocation } from '../scenes/types.js';
+import type { MaskResult } from './segment-image.js';
+import type { RangeSource } from '../imaging/range-source.js';
+import { bareImageReflectance, checkDescriptorSize, openSceneBands, reflectanceTags, segmentSceneBands, type OpenedBandObject } from './segment-scene.js';
 
 /** Result events of local files name the pseudo-bucket `file` and the absolute path. */
 export const LOCAL_FILE_BUCKET = 'file';
@@ -36,20 +42,18 @@ export async function segmentFile(model: SegmentationModel, path: string, option
     input,
     model: model.identity,
   };
+  let scene: SceneRef | null = null;
   try {
     const t0 = performance.now();
     const info = await stat(absolute).catch((cause: unknown) => {
       throw new CloudsegError('INPUT_NOT_FOUND', `cannot read ${absolute}`, { cause });
     });
     input.generation = String(Math.trunc(info.mtimeMs * 1000));
-    // Read in ranges like an object in the bucket: a TIFF window by window, never whole.
-    const source = await fileRangeSource(absolute);
     const download = performance.now() - t0;
-    const segmentation = await segmentSource(
-      model,
-      { source, name: absolute, scalingOverride: options.scalingOverride ?? null },
-      { memoryBudgetBytes: options.memoryBudgetBytes, batchTiles: options.batchTiles, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
-    ).finally(() => source.close());
+    const limits: SourceLimits = { memoryBudgetBytes: options.memoryBudgetBytes, batchTiles: options.batchTiles, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    const read = sceneDescriptorKind(absolute) ? await readLocalScene(model, absolute, input, limits) : await readLocalImage(model, absolute, options, limits);
+    const { segmentation } = read;
+    scene = read.scene;
     const encoded = await encodeMasks(segmentation, { geotiff: options.geotiff });
     const t1 = performance.now();
     await mkdir(options.outDir, { recursive: true });
@@ -69,6 +73,8 @@ export async function segmentFile(model: SegmentationModel, path: string, option
       width: segmentation.width,
       height: segmentation.height,
       cloudFraction: segmentation.cloudFraction,
+      scene,
+      reflectance: read.reflectance,
       timingsMs: {
         download,
         decode: segmentation.timingsMs.decode,
@@ -90,8 +96,60 @@ export async function segmentFile(model: SegmentationModel, path: string, option
       height: null,
       cloudFraction: null,
       timingsMs: { total: performance.now() - started },
+      scene,
+      reflectance: null,
       error: describeError(err),
       finishedAt: new Date().toISOString(),
     };
   }
+}
+
+type LocalRead = { segmentation: MaskResult; reflectance: Reflectance; scene: SceneRef | null };
+
+// Read in ranges like an object in the bucket: a TIFF window by window, never whole.
+async function readLocalImage(model: SegmentationModel, path: string, options: SegmentFilesOptions, limits: SourceLimits): Promise<LocalRead> {
+  const source = await fileRangeSource(path);
+  const segmentation = await segmentSource(model, { source, name: path, scalingOverride: options.scalingOverride ?? null }, limits).finally(() => source.close());
+  const reflectance = bareImageReflectance(segmentation.scaling, segmentation.scalingSource, model.card);
+  return { segmentation: { ...segmentation, tags: { ...reflectanceTags(reflectance), ...segmentation.tags } }, reflectance, scene: null };
+}
+
+// A STAC item or an MTL on disk: its band hrefs resolve to files beside it (or absolute paths).
+async function readLocalScene(model: SegmentationModel, path: string, descriptor: { bucket: string; name: string; generation: string }, limits: SourceLimits): Promise<LocalRead> {
+  const info = await stat(path);
+  checkDescriptorSize(path, info.size);
+  const scene = describeScene({
+    location: { kind: 'file', path },
+    bytes: await readFile(path),
+    cardBands: model.card.bands,
+    presets: model.card.presets,
+    defaultPreset: model.card.defaultPreset.integer,
+  });
+  const opened: RangeSource[] = [];
+  try {
+    const { sources, inputs } = await openSceneBands(path, scene, async (location) => {
+      const band = await openLocalBand(path, location);
+      if (band !== 'missing') opened.push(band.source);
+      return band;
+    });
+    const segmentation = await segmentSceneBands(model, { label: path, scene, sources }, limits);
+    return { segmentation, reflectance: scene.reflectance, scene: { kind: scene.kind, id: scene.id, descriptor, inputs } };
+  } finally {
+    await Promise.all(opened.map((s) => s.close()));
+  }
+}
+
+async function openLocalBand(label: string, location: ObjectLocation): Promise<OpenedBandObject | 'missing'> {
+  if (location.kind !== 'file') {
+    throw new CloudsegError('SCENE_INVALID', `${label} names gs://${location.bucket}/${location.name}; on the command line bands are local files (relative hrefs or paths)`);
+  }
+  let info;
+  try {
+    info = await stat(location.path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw new CloudsegError('INPUT_UNREADABLE', `${label}: cannot read band file ${location.path}`, { cause: err });
+  }
+  const source = await fileRangeSource(location.path);
+  return { source, ref: { bucket: LOCAL_FILE_BUCKET, name: location.path, generation: String(Math.trunc(info.mtimeMs * 1000)) } };
 }

@@ -8,7 +8,7 @@ const TOKEN = 'a-flush-token-of-32-characters!!';
 const logger = createLogger({ level: 'silent' });
 const summary = (over: Partial<FlushSummary> = {}): FlushSummary => ({
   pulled: 3, accepted: 2, batches: 1, published: 1, failedBatches: 0, deferred: 0, pixelsEstimated: 0, duplicates: 1,
-  skipped: { 'not-finalize': 0, 'folder-placeholder': 0, 'no-object-resource': 0, 'cloudseg-mask': 0, 'foreign-bucket': 0 },
+  skipped: { 'not-finalize': 0, 'folder-placeholder': 0, 'no-object-resource': 0, 'cloudseg-mask': 0, 'foreign-bucket': 0, 'scene-member': 0 },
   rejected: 0, acked: 3, nacked: 0, ackFailures: 0, stoppedBecause: 'empty', pullError: null, durationMs: 5, ...over,
 });
 const request = (method: string, headers: Record<string, string> = {}): FlushRequest => ({

@@ -148,7 +148,7 @@ describe('classifyMessages', () => {
       assert.deepEqual([...out.accepted.keys()], c.accepted);
       for (const [key, ackIds] of Object.entries(c.acceptedAckIds ?? {})) assert.deepEqual(out.accepted.get(key)?.ackIds, ackIds);
       assert.equal(out.duplicates, c.duplicates ?? 0);
-      assert.deepEqual(out.skipped, { 'not-finalize': [], 'folder-placeholder': [], 'no-object-resource': [], 'cloudseg-mask': [], 'foreign-bucket': [], ...c.skipped });
+      assert.deepEqual(out.skipped, { 'not-finalize': [], 'folder-placeholder': [], 'no-object-resource': [], 'cloudseg-mask': [], 'foreign-bucket': [], 'scene-member': [], ...c.skipped });
       assert.deepEqual(out.rejected.map((r) => r.ackId), c.rejected ?? []);
       for (const r of out.rejected) assert.equal(r.error.code, 'INVALID_MESSAGE');
       // every message is accounted for exactly once
