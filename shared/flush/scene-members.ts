@@ -1,7 +1,8 @@
 // Which uploads are the band files of a scene whose descriptor is beside them, so flush skips them
 // (the descriptor's arrival starts the scene): TIFFs a STAC item in the same folder names as an
-// asset, and an `_MTL.txt` whose `_MTL.json` sibling exists (USGS delivers both; the JSON is the
-// descriptor). Each folder is listed once per flush; never throws (the worker reports what this misses).
+// asset, an `_MTL.txt` whose `_MTL.json` sibling exists, and a Landsat product's own STAC items
+// (`_stac.json`, `_SR_stac.json`, `_ST_stac.json`) beside its MTL: USGS delivers all of them, and
+// one product is one scene, described by its MTL (the JSON when both are there). Each folder is listed once per flush; never throws (the worker reports what this misses).
 import pLimit from 'p-limit';
 import type { Storage } from '@google-cloud/storage';
 import type { ObjectDownloader } from '../cloud/object-download.js';
@@ -37,6 +38,9 @@ interface Folder {
   assets: Set<string>;
 }
 
+// `<folder/><Landsat product id>_[SR_|ST_]stac.json`; group 1 is the path up to the product id.
+const LANDSAT_PRODUCT_ITEM = /^(.*L[COTEM]0\d_L\w{3}_\d{6}_\d{8}_\d{8}_\d{2}_(?:T1|T2|RT))_(?:SR_|ST_)?stac\.json$/i;
+
 /** A check for one flush: its folder listings are kept for the flush's later pulls, then dropped. */
 export function sceneMemberCheck(options: SceneMemberOptions): SceneMemberCheck {
   const folders = new Map<string, Promise<Folder>>();
@@ -52,9 +56,14 @@ export function sceneMemberCheck(options: SceneMemberOptions): SceneMemberCheck 
     await Promise.all(
       items.map(async (item) => {
         const mtlText = /_MTL\.txt$/i.test(item.name);
-        if (!mtlText && !/\.tiff?$/i.test(item.name)) return;
+        const productItem = LANDSAT_PRODUCT_ITEM.exec(item.name);
+        if (!mtlText && !productItem && !/\.tiff?$/i.test(item.name)) return;
         const folder = await folderOf(item.bucket, dirOf(item.name));
-        const member = mtlText ? folder.names.has(item.name.replace(/\.txt$/i, '.json')) : folder.assets.has(item.name);
+        const member = mtlText
+          ? folder.names.has(item.name.replace(/\.txt$/i, '.json'))
+          : productItem
+            ? folder.names.has(`${productItem[1]}_MTL.json`) || folder.names.has(`${productItem[1]}_MTL.txt`)
+            : folder.assets.has(item.name);
         if (member) members.add(objectKey(item));
       }),
     );

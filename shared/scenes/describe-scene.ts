@@ -4,7 +4,7 @@
 import { CloudsegError } from '../errors.js';
 import { describeLandsatMtl, looksLikeOdlMtl, MTL_ROOT, parseOdlMtl, type MtlGroup } from './landsat-mtl.js';
 import { isSceneMemberName } from './scene-members.js';
-import { describeStacItem, looksLikeStacItem, mtlAssetOf } from './stac-item.js';
+import { describeStacItem, looksLikeStacItem, mtlAssetsOf } from './stac-item.js';
 import type { DescribeSceneArgs, ObjectLocation, SceneDescription, SceneKind } from './types.js';
 
 /**
@@ -42,17 +42,35 @@ export function describeScene(args: DescribeSceneArgs): SceneDescription {
 }
 
 /**
- * The MTL a descriptor needs read before describeScene (as `companionMtl`): a Landsat Level-1 STAC
- * item's MTL asset. Null for anything else, including bytes describeScene will refuse.
+ * The MTL a descriptor needs read before describeScene (as `companionMtl`), as places to try in
+ * order: a Landsat Level-1 STAC item's MTL assets. Empty for anything else, including bytes
+ * describeScene will refuse.
  */
-export function companionMtlOf(args: Pick<DescribeSceneArgs, 'bytes' | 'location'>): ObjectLocation | null {
+export function companionMtlOf(args: Pick<DescribeSceneArgs, 'bytes' | 'location'>): ObjectLocation[] {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder().decode(args.bytes));
   } catch {
-    return null;
+    return [];
   }
-  return looksLikeStacItem(doc) ? mtlAssetOf(doc, args) : null;
+  return looksLikeStacItem(doc) ? mtlAssetsOf(doc, args) : [];
+}
+
+/**
+ * describeScene after reading the companion MTL the descriptor names, if any: the first of its
+ * places that exists (`readCompanion` answers null when that object does not; describeScene then
+ * says what is missing).
+ */
+export async function describeSceneReading(
+  args: Omit<DescribeSceneArgs, 'companionMtl'>,
+  readCompanion: (location: ObjectLocation) => Promise<Uint8Array | null>,
+): Promise<SceneDescription> {
+  let companionMtl: Uint8Array | null = null;
+  for (const location of companionMtlOf(args)) {
+    companionMtl = await readCompanion(location);
+    if (companionMtl) break;
+  }
+  return describeScene({ ...args, ...(companionMtl ? { companionMtl } : {}) });
 }
 
 function decodeText(bytes: Uint8Array): string {

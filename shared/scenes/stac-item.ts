@@ -11,7 +11,7 @@ import {
   type LinearScaling,
 } from './reflectance.js';
 import { describeLandsatMtl, looksLikeOdlMtl, MTL_ROOT, parseOdlMtl, type MtlGroup } from './landsat-mtl.js';
-import { resolveMemberHref } from './scene-members.js';
+import { formatLocation, resolveMemberHref } from './scene-members.js';
 import type { DescribeSceneArgs, ObjectLocation, ReflectanceRecord, SceneBand, SceneDescription } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -79,7 +79,7 @@ export function describeStacItem(item: Json, args: DescribeSceneArgs): SceneDesc
   }
   const picked = chosen.map((c) => ({ cardBand: c.cardBand, band: c.band!, meta: c.band!.metadata() }));
 
-  const { perBand, record } = reflectanceOf(id, properties, picked, args, () => mtlAssetOf(item, args));
+  const { perBand, record } = reflectanceOf(id, properties, picked, args, () => mtlAssetsOf(item, args));
   const bands: SceneBand[] = picked.map(({ cardBand, band, meta }, i) => {
     const asset = assets[band.assetKey] as Json;
     const field = `assets.${band.assetKey}.href`;
@@ -203,7 +203,7 @@ function reflectanceOf(
   properties: Json,
   picked: Array<{ cardBand: string; band: AssetBand; meta: BandMetadata }>,
   args: DescribeSceneArgs,
-  mtlAsset: () => ObjectLocation | null,
+  mtlAssets: () => ObjectLocation[],
 ): ReflectanceOutcome {
   const { presets, defaultPreset } = args;
   const baselineField = properties['s2:processing_baseline'] !== undefined ? 's2:processing_baseline' : 'sentinel:processing_baseline';
@@ -249,12 +249,13 @@ function reflectanceOf(
   if (isLandsatLevel1(id, properties)) {
     // USGS's own Level-1 items state no scaling: MULT/ADD and the sun elevation live in the MTL.
     // A preset (no sun term) would darken the scene by sin(elevation), so it is never guessed.
-    const mtl = mtlAsset();
-    if (!mtl || !args.companionMtl) {
-      const where = mtl ? `its MTL asset (${mtl.kind === 'gcs' ? `gs://${mtl.bucket}/${mtl.name}` : mtl.path}) could not be read` : 'it names no MTL asset';
+    const mtl = mtlAssets();
+    if (mtl.length === 0 || !args.companionMtl) {
+      const where = mtl.length > 0 ? `its MTL asset (${mtl.map(formatLocation).join(' or ')}) could not be read` : 'it names no MTL asset';
       throw invalid(`STAC item ${id} is Landsat Level-1 without raster:bands scale/offset, and ${where}: upload the product's _MTL.json beside the item`, 'assets');
     }
-    const fromMtl = describeLandsatMtl(parseMtl(args.companionMtl, id), { ...args, location: mtl });
+    // Only the MTL's numbers are used; the bands are the item's assets.
+    const fromMtl = describeLandsatMtl(parseMtl(args.companionMtl, id), { ...args, location: mtl[0]! });
     const byBand = new Map(fromMtl.bands.map((b) => [b.band, b]));
     const perBand = picked.map(({ cardBand }) => ({ scale: byBand.get(cardBand)!.scale, offset: byBand.get(cardBand)!.offset }));
     return outcome(perBand, { conversion: fromMtl.reflectance.conversion, source: 'mtl', ...base, sunElevation: fromMtl.reflectance.sunElevation }, productFill);
@@ -285,18 +286,26 @@ function outcome(
 }
 
 /**
- * Where a Landsat Level-1 item's MTL is (the asset whose file is *_MTL.json, else *_MTL.txt), or
- * null when the item is no Landsat Level-1 item or names none: what to read before describeScene.
+ * Where a Landsat Level-1 item's MTL may be, best first (the assets whose file is *_MTL.json, then
+ * *_MTL.txt); none when the item is no Landsat Level-1 item or names no MTL: what to read (the
+ * first that exists) before describeScene.
  */
-export function mtlAssetOf(item: Json, args: Pick<DescribeSceneArgs, 'location'>): ObjectLocation | null {
-  if (typeof item.id !== 'string' || !isObject(item.properties) || !isObject(item.assets)) return null;
-  if (!isLandsatLevel1(item.id, item.properties)) return null;
+export function mtlAssetsOf(item: Json, args: Pick<DescribeSceneArgs, 'location'>): ObjectLocation[] {
+  if (typeof item.id !== 'string' || !isObject(item.properties) || !isObject(item.assets)) return [];
+  if (!isLandsatLevel1(item.id, item.properties)) return [];
   const hrefs = Object.entries(item.assets)
     .map(([key, asset]) => ({ key, href: isObject(asset) && typeof asset.href === 'string' ? asset.href : null }))
     .filter((a): a is { key: string; href: string } => a.href !== null);
-  const named = (suffix: string) => hrefs.find((a) => a.href.replace(/[?#].*$/, '').toLowerCase().endsWith(suffix));
-  const hit = named('_mtl.json') ?? named('_mtl.txt');
-  return hit ? resolveMemberHref(args.location, hit.href, `assets.${hit.key}.href`) : null;
+  const named = (suffix: string) => hrefs.filter((a) => a.href.replace(/[?#].*$/, '').toLowerCase().endsWith(suffix));
+  const locations: ObjectLocation[] = [];
+  for (const { key, href } of [...named('_mtl.json'), ...named('_mtl.txt')]) {
+    try {
+      locations.push(resolveMemberHref(args.location, href, `assets.${key}.href`));
+    } catch {
+      // An href the band rules refuse is no place to look for the MTL either.
+    }
+  }
+  return locations;
 }
 
 function parseMtl(bytes: Uint8Array, id: string): MtlGroup {

@@ -25,7 +25,7 @@ import { maskNames } from './output-names.js';
 import { judgeExistingMask, type Provenance } from './provenance.js';
 import { CloudsegError } from '../errors.js';
 import type { Reflectance, SceneRef } from '../contracts/result-event.js';
-import { describeScene, sceneDescriptorKind } from '../scenes/describe-scene.js';
+import { describeSceneReading, sceneDescriptorKind } from '../scenes/describe-scene.js';
 import type { ObjectLocation } from '../scenes/types.js';
 import { encodeMasks, type MaskResult } from './segment-image.js';
 import { bareImageReflectance, checkDescriptorSize, openSceneBands, reflectanceTags, segmentSceneBands, type OpenedBandObject } from './segment-scene.js';
@@ -244,13 +244,16 @@ async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, m
     return { event: await unreadable(storage, input, err, make, log) };
   }
   try {
-    const scene = describeScene({
-      location: { kind: 'gcs', bucket: input.bucket, name: input.name },
-      bytes,
-      cardBands: model.card.bands,
-      presets: model.card.presets,
-      defaultPreset: model.card.defaultPreset.integer,
-    });
+    const scene = await describeSceneReading(
+      {
+        location: { kind: 'gcs', bucket: input.bucket, name: input.name },
+        bytes,
+        cardBands: model.card.bands,
+        presets: model.card.presets,
+        defaultPreset: model.card.defaultPreset.integer,
+      },
+      (location) => readCompanionObject(storage, downloader, label, location),
+    );
     const { sources, inputs } = await openSceneBands(label, scene, (location) => openBandObject(storage, downloader, label, location));
     const segmentation = await segmentSceneBands(model, { label, scene, sources }, { memoryBudgetBytes: settings.memoryBudgetBytes, batchTiles: settings.batchTiles });
     const sceneRef: SceneRef = { kind: scene.kind, id: scene.id, descriptor: input, inputs };
@@ -268,6 +271,20 @@ async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, m
     }
     log.warn({ err }, 'scene failed');
     return { event: make('failed', { error: describeError(err) }) };
+  }
+}
+
+// A small object the descriptor points at (a Landsat item's MTL), as it is now; null when absent.
+async function readCompanionObject(storage: Storage, downloader: ObjectDownloader, label: string, location: ObjectLocation): Promise<Uint8Array | null> {
+  if (location.kind !== 'gcs') return null;
+  try {
+    const [meta] = await storage.bucket(location.bucket).file(location.name).getMetadata();
+    checkDescriptorSize(`gs://${location.bucket}/${location.name}`, Number(meta.size ?? 0));
+    return await downloader.download({ bucket: location.bucket, name: location.name, generation: String(meta.generation) });
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    if (err instanceof CloudsegError || isRetryable(err)) throw err;
+    throw new CloudsegError('INPUT_UNREADABLE', `${label}: cannot read gs://${location.bucket}/${location.name}: ${describeError(err).message}`, { cause: err });
   }
 }
 

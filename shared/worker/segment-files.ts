@@ -11,7 +11,7 @@ import { fileRangeSource } from '../imaging/range-source.js';
 import { encodeMasks, type ScalingOverride } from './segment-image.js';
 import { segmentSource, type SourceLimits } from './segment-source.js';
 import type { Reflectance, SceneRef } from '../contracts/result-event.js';
-import { describeScene, sceneDescriptorKind } from '../scenes/describe-scene.js';
+import { describeSceneReading, sceneDescriptorKind } from '../scenes/describe-scene.js';
 import type { ObjectLocation } from '../scenes/types.js';
 import type { MaskResult } from './segment-image.js';
 import type { RangeSource } from '../imaging/range-source.js';
@@ -118,13 +118,23 @@ async function readLocalImage(model: SegmentationModel, path: string, options: S
 async function readLocalScene(model: SegmentationModel, path: string, descriptor: { bucket: string; name: string; generation: string }, limits: SourceLimits): Promise<LocalRead> {
   const info = await stat(path);
   checkDescriptorSize(path, info.size);
-  const scene = describeScene({
-    location: { kind: 'file', path },
-    bytes: await readFile(path),
-    cardBands: model.card.bands,
-    presets: model.card.presets,
-    defaultPreset: model.card.defaultPreset.integer,
-  });
+  const scene = await describeSceneReading(
+    {
+      location: { kind: 'file', path },
+      bytes: await readFile(path),
+      cardBands: model.card.bands,
+      presets: model.card.presets,
+      defaultPreset: model.card.defaultPreset.integer,
+    },
+    // A Landsat item's MTL beside it on disk; null when absent (describeScene says what is missing).
+    async (location) => {
+      if (location.kind !== 'file') return null;
+      const companion = await stat(location.path).catch(() => null);
+      if (!companion) return null;
+      checkDescriptorSize(location.path, companion.size);
+      return readFile(location.path);
+    },
+  );
   const opened: RangeSource[] = [];
   try {
     const { sources, inputs } = await openSceneBands(path, scene, async (location) => {

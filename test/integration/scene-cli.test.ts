@@ -36,19 +36,32 @@ test('segment takes an MTL.txt and a STAC item beside images: one result event e
       { key: 'B08', href: 'never-written-nir.tif', commonName: 'nir', scale: 1e-4, offset: 0 },
     ]),
   );
+  // USGS's own Level-1 item: no raster:bands, the scaling lives in the MTL it lists (https hrefs,
+  // found beside the item: here only the .txt exists, so the .json is tried first and passed over).
+  const usgs = JSON.parse(
+    stacItem(
+      PRODUCT,
+      ['blue', 'green', 'red', 'nir08'].map((commonName, i) => ({ key: `B${i + 2}`, href: `https://landsatlook.usgs.gov/data/${PRODUCT}/${PRODUCT}_B${i + 2}.TIF`, commonName, scale: 0, offset: 0 })),
+      { platform: 'LANDSAT_8', constellation: undefined, 'landsat:correction': 'L1TP', 'view:sun_elevation': 42.5, 's2:processing_baseline': undefined },
+    ),
+  ) as { assets: Record<string, Record<string, unknown>> };
+  for (const asset of Object.values(usgs.assets)) delete asset['raster:bands'];
+  for (const ext of ['json', 'txt']) usgs.assets[`MTL.${ext}`] = { href: `https://landsatlook.usgs.gov/data/${PRODUCT}/${PRODUCT}_MTL.${ext}`, roles: ['metadata'] };
+  const usgsItem = join(dir, `${PRODUCT}_stac.json`);
+  await writeFile(usgsItem, JSON.stringify(usgs));
   const [image] = await readSampleManifest();
   const out = join(dir, 'out');
   let result: { stdout: string; code: number };
   try {
-    result = { ...(await run(process.execPath, ['--import', 'tsx', CLI, 'segment', mtl, item, image!.imagePath, '--out', out], { cwd: projectRoot(), maxBuffer: 1 << 24 })), code: 0 };
+    result = { ...(await run(process.execPath, ['--import', 'tsx', CLI, 'segment', mtl, item, image!.imagePath, usgsItem, '--out', out], { cwd: projectRoot(), maxBuffer: 1 << 24 })), code: 0 };
   } catch (err) {
     result = err as { stdout: string; code: number };
   }
   assert.equal(result.code, 1, 'the missing band fails its item, so the exit code says so');
   const events = result.stdout.trim().split('\n').map((l) => ResultEventSchema.parse(JSON.parse(l)));
-  assert.deepEqual(events.map((e) => e.status), ['succeeded', 'failed', 'succeeded']);
+  assert.deepEqual(events.map((e) => e.status), ['succeeded', 'failed', 'succeeded', 'succeeded']);
 
-  const [landsat, partial, plain] = events as [typeof events[0], typeof events[0], typeof events[0]];
+  const [landsat, partial, plain, fromItem] = events as [typeof events[0], typeof events[0], typeof events[0], typeof events[0]];
   assert.equal(landsat.input.name, mtl);
   assert.equal(landsat.scene?.kind, 'landsat-mtl');
   assert.equal(landsat.scene?.id, PRODUCT);
@@ -58,6 +71,11 @@ test('segment takes an MTL.txt and a STAC item beside images: one result event e
   assert.deepEqual([landsat.width, landsat.height], [520, 400]);
   assert.ok((await stat(join(out, `${PRODUCT}_MTL.txt.mask.png`))).size > 0, 'the mask is named after the descriptor');
   assert.ok(landsat.output?.georeferenced, 'the bands are georeferenced, so is the mask');
+
+  // The USGS item: the MTL's TOA scaling (sun term included), so the very same mask as the MTL's.
+  assert.equal(fromItem.scene?.kind, 'stac-item');
+  assert.deepEqual(fromItem.reflectance, { ...landsat.reflectance, source: 'mtl' });
+  assert.equal(fromItem.cloudFraction, landsat.cloudFraction);
 
   assert.equal(partial.error?.code, 'BANDS_MISSING');
   assert.match(partial.error!.message, /nir \(.*never-written-nir\.tif\)/);

@@ -67,6 +67,8 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   }
   await upload(`landsat/${PRODUCT}/${PRODUCT}_MTL.json`, landsatMtlJson(PRODUCT, SUN_ELEVATION));
   await upload(`landsat/${PRODUCT}/${PRODUCT}_MTL.txt`, landsatMtlText(PRODUCT, SUN_ELEVATION));
+  // USGS also delivers the product's own STAC item: beside its MTL it is part of the product, not a second scene.
+  await upload(`landsat/${PRODUCT}/${PRODUCT}_stac.json`, stacItem(PRODUCT, [], { platform: 'LANDSAT_9', 'landsat:correction': 'L1TP' }));
 
   // 3. An item whose nir object was never uploaded.
   for (const b of STAC_BANDS.slice(0, 3)) await upload(`s2/scene-b/${b.file}`, await readFile(stacFiles.get(b.file)!));
@@ -90,8 +92,8 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
     sceneMembers += summary.skipped['scene-member'] ?? 0;
     if (summary.pulled === 0) await new Promise((r) => setTimeout(r, 300));
   }
-  // 4 + 3 STAC band files, 6 Landsat band files and the MTL.txt beside its MTL.json.
-  assert.equal(sceneMembers, 4 + 3 + 6 + 1, 'band files (and the MTL.txt twin) are skipped as scene members');
+  // 4 + 3 STAC band files, 6 Landsat band files, the MTL.txt and the product's STAC item beside its MTL.json.
+  assert.equal(sceneMembers, 4 + 3 + 6 + 1 + 1, 'band files (and the MTL.txt and STAC item twins) are skipped as scene members');
   assert.equal(accepted, 4, 'the two items, the MTL.json and the other JSON are the work');
   assert.equal(pixelsEstimated, 1, 'each descriptor\'s work is its first band\'s header pixels, not a guess from its size (only settings.json is estimated)');
 

@@ -221,7 +221,7 @@ describe('describeScene: Landsat STAC item', () => {
     for (const asset of Object.values(item.assets) as Json[]) delete asset['raster:bands'];
     const location = gcs(`landsat/${L9}/${L9}_stac.json`);
     // The MTL asset's https href resolves to the file of that name beside the item.
-    assert.deepEqual(companionMtlOf({ bytes: encode(item), location }), gcs(`landsat/${L9}/${L9}_MTL.json`));
+    assert.deepEqual(companionMtlOf({ bytes: encode(item), location })[0], gcs(`landsat/${L9}/${L9}_MTL.json`));
     const d = run(encode(item), { location, defaultPreset: 'landsat8-l1', companionMtl: bytesOf(FILES.mtlJson) });
     assert.equal(d.kind, 'stac-item');
     assert.equal(d.reflectance.conversion, 'landsat-l1-toa');
@@ -238,15 +238,15 @@ describe('describeScene: Landsat STAC item', () => {
     // Without the MTL's bytes (not uploaded beside the item) it is refused, not darkened by a preset.
     fails(() => run(encode(item), { location, defaultPreset: 'landsat8-l1' }), 'SCENE_INVALID', /Level-1 without raster:bands.*MTL.*could not be read/);
     for (const [key, asset] of Object.entries(item.assets as Record<string, Json>)) if (String(asset.href).includes('_MTL')) delete (item.assets as Json)[key];
-    assert.equal(companionMtlOf({ bytes: encode(item), location }), null);
+    assert.deepEqual(companionMtlOf({ bytes: encode(item), location }), []);
     fails(() => run(encode(item), { location }), 'SCENE_INVALID', /names no MTL asset/);
   });
 
   it('only Landsat Level-1 items have a companion MTL', () => {
     const location = gcs('s2/item.json');
-    assert.equal(companionMtlOf({ bytes: bytesOf(FILES.earthSearch), location }), null);
-    assert.equal(companionMtlOf({ bytes: bytesOf(FILES.mtlJson), location }), null);
-    assert.equal(companionMtlOf({ bytes: encode('not json'), location }), null);
+    assert.deepEqual(companionMtlOf({ bytes: bytesOf(FILES.earthSearch), location }), []);
+    assert.deepEqual(companionMtlOf({ bytes: bytesOf(FILES.mtlJson), location }), []);
+    assert.deepEqual(companionMtlOf({ bytes: encode('not json'), location }), []);
   });
 });
 
