@@ -2,14 +2,18 @@
 // expired in the buffer) and queues them again: every object of the input bucket whose current
 // generation has neither a mask nor a failure record from cloudseg goes into a work batch. Safe to
 // repeat and to run on a schedule: the worker skips work already done, so a re-queued item that
-// was only in flight costs a `duplicate`, never a second mask.
+// was only in flight costs a `duplicate`, never a second mask. The band files of a scene (beside
+// its STAC item or MTL) are no work of their own, exactly as in flush: the descriptor is.
 import { randomUUID } from 'node:crypto';
 import type { Storage } from '@google-cloud/storage';
 import pLimit from 'p-limit';
-import { BATCH_SCHEMA_ID, type BatchItem, type BatchMessage } from '../contracts/batch.js';
+import { BATCH_SCHEMA_ID, objectKey, type BatchItem, type BatchMessage } from '../contracts/batch.js';
 import { isCloudsegMask, MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
+import { createDownloadStorage, objectDownloader } from '../cloud/object-download.js';
 import { isNotFound } from '../errors.js';
 import { planBatches } from '../flush/plan.js';
+import { sceneMemberCheck } from '../flush/scene-members.js';
+import { isSceneMemberName } from '../scenes/scene-members.js';
 import type { Logger } from '../logging.js';
 import { maskNames } from '../worker/output-names.js';
 
@@ -35,6 +39,8 @@ export interface ReconcileSummary {
   failed: number;
   /** Folder placeholders and cloudseg's own outputs. */
   skipped: number;
+  /** Band files of a scene whose descriptor is beside them (flush's 'scene-member'). */
+  sceneMembers: number;
   requeued: { bucket: string; name: string; generation: string }[];
   batches: number;
 }
@@ -44,10 +50,10 @@ const METADATA_CONCURRENCY = 16;
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> {
   const { storage, logger } = deps;
   const [files] = await storage.bucket(deps.inputBucket).getFiles({ autoPaginate: true, ...(deps.prefix ? { prefix: deps.prefix } : {}) });
-  const summary: ReconcileSummary = { listed: files.length, done: 0, failed: 0, skipped: 0, requeued: [], batches: 0 };
+  const summary: ReconcileSummary = { listed: files.length, done: 0, failed: 0, skipped: 0, sceneMembers: 0, requeued: [], batches: 0 };
   const output = storage.bucket(deps.outputBucket);
   const limit = pLimit(METADATA_CONCURRENCY);
-  const pending: BatchItem[] = [];
+  let pending: BatchItem[] = [];
 
   // Which generation of this input an output of ours says it came from (null: none, or not ours).
   const sourceGenerationOf = async (name: string): Promise<string | null> => {
@@ -68,6 +74,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
         const custom = meta.metadata as Record<string, string> | undefined;
         if ((file.name.endsWith('/') && Number(meta.size) === 0) || isCloudsegMask(custom)) {
           summary.skipped++;
+          return;
+        }
+        if (isSceneMemberName(file.name)) {
+          summary.sceneMembers++;
           return;
         }
         const generation = String(meta.generation);
@@ -91,6 +101,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
     ),
   );
 
+  // The same check flush makes: TIFFs a STAC item beside them names, an MTL.txt beside its MTL.json.
+  const members = await sceneMemberCheck({ storage, downloader: objectDownloader(createDownloadStorage(storage.projectId)), logger })(pending);
+  summary.sceneMembers += members.size;
+  pending = pending.filter((item) => !members.has(objectKey(item)));
   // Listing order, so repeated runs plan the same batches.
   pending.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   summary.requeued = pending.map(({ bucket, name, generation }) => ({ bucket, name, generation }));

@@ -35,6 +35,10 @@ test('reconcile queues uploads whose notification was lost, once', { skip: EMULA
     await input.file('lost-1.tif').save(bytes, { resumable: false, contentType: 'image/tiff' });
     await input.file('lost-2.tif').save(bytes, { resumable: false, contentType: 'image/tiff' });
     await input.file('lost-notes.txt').save('not an image', { resumable: false, contentType: 'text/plain' });
+    // A scene's band files are no work of their own (the item is): by product name, or named by the item beside them.
+    await input.file('scene/LC08_L1TP_002053_20160520_20200907_02_T1_B2.TIF').save(bytes, { resumable: false, contentType: 'image/tiff' });
+    await input.file('scene/red.tif').save(bytes, { resumable: false, contentType: 'image/tiff' });
+    await input.file('scene/item.json').save(JSON.stringify({ type: 'Feature', stac_version: '1.0.0', id: 'x', properties: {}, assets: { red: { href: './red.tif' } } }), { resumable: false, contentType: 'application/json' });
 
     const deps = {
       storage,
@@ -46,19 +50,22 @@ test('reconcile queues uploads whose notification was lost, once', { skip: EMULA
       logger,
     };
     const dry = await reconcile({ ...deps, dryRun: true });
-    assert.deepEqual(dry.requeued.map((r) => r.name), ['lost-1.tif', 'lost-2.tif', 'lost-notes.txt']);
+    assert.deepEqual(dry.requeued.map((r) => r.name), ['lost-1.tif', 'lost-2.tif', 'lost-notes.txt', 'scene/item.json']);
+    assert.equal(dry.sceneMembers, 2);
     assert.equal(dry.done, 1);
 
     const first = await reconcile(deps);
-    assert.equal(first.requeued.length, 3);
-    const events = await pullResults(stack.pubsub, results, 3, 120_000);
+    assert.equal(first.requeued.length, 4);
+    const events = await pullResults(stack.pubsub, results, 4, 120_000);
     const status = Object.fromEntries(events.map((e) => [e.input.name, e.error?.code ?? e.status]));
-    assert.deepEqual(status, { 'lost-1.tif': 'succeeded', 'lost-2.tif': 'succeeded', 'lost-notes.txt': 'UNSUPPORTED_FORMAT' });
+    // The item names no band the model reads (one asset, no common names): its one failed event says so.
+    assert.deepEqual(status, { 'lost-1.tif': 'succeeded', 'lost-2.tif': 'succeeded', 'lost-notes.txt': 'UNSUPPORTED_FORMAT', 'scene/item.json': 'BANDS_MISSING' });
 
     const second = await reconcile(deps);
-    assert.deepEqual(second.requeued, [], 'nothing is left: masks and the failure record say so');
+    assert.deepEqual(second.requeued, [], 'nothing is left: masks and the failure records say so');
     assert.equal(second.done, 3);
-    assert.equal(second.failed, 1);
+    assert.equal(second.failed, 2);
+    assert.equal(second.sceneMembers, 2);
   } finally {
     await stack.stop();
     await rm(rootDir, { recursive: true, force: true });
