@@ -60,5 +60,6 @@ locals {
     CLOUDSEG_MEMORY_BUDGET_MB   = tostring(var.memory_budget_mb)
     CLOUDSEG_DELETE_INPUT       = tostring(var.delete_input)
     CLOUDSEG_WRITE_GEOTIFF      = tostring(var.write_geotiff)
+    CLOUDSEG_SCENE_BAND_BUCKETS = join(",", var.scene_band_buckets)
   }
 }

@@ -514,6 +514,12 @@ variable "write_geotiff" {
   description = "CLOUDSEG_WRITE_GEOTIFF: also write a GeoTIFF mask for georeferenced inputs."
 }
 
+variable "scene_band_buckets" {
+  type        = list(string)
+  default     = []
+  description = "CLOUDSEG_SCENE_BAND_BUCKETS: buckets besides the input bucket whose objects an uploaded STAC item may name as bands (e.g. a public mirror such as gcp-public-data-landsat). The worker's service account must be able to read them; nothing is granted here."
+}
+
 variable "model_repo" {
   type        = string
   description = "CLOUDSEG_MODEL_REPO: the git repository that is the model registry (https URL, readable by the worker), e.g. this project's own repository."

@@ -91,6 +91,18 @@ const EnvSchema = z.object({
   CLOUDSEG_WORKER_SECONDS_PER_MPX: positive(0.6),
   CLOUDSEG_DELETE_INPUT: bool(false),
   CLOUDSEG_WRITE_GEOTIFF: bool(true),
+  // Buckets besides the descriptor's own whose objects a scene (STAC item) may name as bands, comma
+  // separated, e.g. a public mirror such as gcp-public-data-landsat. Empty: only the descriptor's
+  // bucket, so an uploaded item cannot make the worker read (and mask) what its uploader cannot.
+  CLOUDSEG_SCENE_BAND_BUCKETS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const buckets = text.split(',').map((b) => b.trim()).filter((b) => b !== '');
+      const bad = buckets.filter((b) => !/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(b));
+      if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `not bucket names: ${bad.join(', ')}` });
+      return buckets;
+    }),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -145,6 +157,8 @@ export interface Config {
     memoryBudgetBytes: number;
     deleteInput: boolean;
     writeGeoTiff: boolean;
+    /** Buckets other than the descriptor's own that a scene may read band objects from. */
+    sceneBandBuckets: string[];
   };
   model: {
     source: ModelSourceConfig;
@@ -203,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       memoryBudgetBytes: e.CLOUDSEG_MEMORY_BUDGET_MB * 2 ** 20,
       deleteInput: e.CLOUDSEG_DELETE_INPUT,
       writeGeoTiff: e.CLOUDSEG_WRITE_GEOTIFF,
+      sceneBandBuckets: e.CLOUDSEG_SCENE_BAND_BUCKETS,
     },
     model: {
       source: modelSource(e),

@@ -28,7 +28,7 @@ import type { Reflectance, SceneRef } from '../contracts/result-event.js';
 import { describeSceneReading, sceneDescriptorKind } from '../scenes/describe-scene.js';
 import type { ObjectLocation } from '../scenes/types.js';
 import { encodeMasks, type MaskResult } from './segment-image.js';
-import { bareImageReflectance, checkDescriptorSize, openSceneBands, reflectanceTags, segmentSceneBands, type OpenedBandObject } from './segment-scene.js';
+import { bareImageReflectance, checkDescriptorSize, checkSceneBuckets, openSceneBands, reflectanceTags, segmentSceneBands, type OpenedBandObject } from './segment-scene.js';
 import { segmentSource } from './segment-source.js';
 
 export interface WorkerSettings {
@@ -41,6 +41,8 @@ export interface WorkerSettings {
   concurrency: number | undefined;
   deleteInput: boolean;
   writeGeoTiff: boolean;
+  /** Buckets besides the descriptor's own that a scene may name band objects in. @default none */
+  sceneBandBuckets?: readonly string[];
 }
 
 export interface WorkerDeps {
@@ -252,8 +254,12 @@ async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, m
         presets: model.card.presets,
         defaultPreset: model.card.defaultPreset.integer,
       },
-      (location) => readCompanionObject(storage, downloader, label, location),
+      (location) => {
+        checkSceneBuckets(label, input.bucket, settings.sceneBandBuckets ?? [], [location]);
+        return readCompanionObject(storage, downloader, label, location);
+      },
     );
+    checkSceneBuckets(label, input.bucket, settings.sceneBandBuckets ?? [], scene.bands.map((b) => b.location));
     const { sources, inputs } = await openSceneBands(label, scene, (location) => openBandObject(storage, downloader, label, location));
     const segmentation = await segmentSceneBands(model, { label, scene, sources }, { memoryBudgetBytes: settings.memoryBudgetBytes, batchTiles: settings.batchTiles });
     const sceneRef: SceneRef = { kind: scene.kind, id: scene.id, descriptor: input, inputs };

@@ -34,6 +34,7 @@ export function workerSettings(config: Config): WorkerSettings {
     concurrency: config.worker.concurrency,
     deleteInput: config.worker.deleteInput,
     writeGeoTiff: config.worker.writeGeoTiff,
+    sceneBandBuckets: config.worker.sceneBandBuckets,
   };
 }
 

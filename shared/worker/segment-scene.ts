@@ -86,6 +86,20 @@ export async function openSceneBands(
   };
 }
 
+/**
+ * Refuses a scene whose objects lie outside the buckets it may read: the descriptor's own and the
+ * configured others. The worker's identity reads buckets its uploaders may not; an uploaded item
+ * naming one must not turn into a mask of it.
+ */
+export function checkSceneBuckets(label: string, descriptorBucket: string, allowed: readonly string[], locations: readonly ObjectLocation[]): void {
+  const outside = locations.filter((l) => l.kind === 'gcs' && l.bucket !== descriptorBucket && !allowed.includes(l.bucket)).map(locationText);
+  if (outside.length === 0) return;
+  const others = allowed.length > 0 ? `, ${allowed.join(', ')}` : '';
+  throw new CloudsegError('SCENE_INVALID', `${label} names ${[...new Set(outside)].join(', ')}, outside the buckets a scene may read (${descriptorBucket}${others}; see CLOUDSEG_SCENE_BAND_BUCKETS)`, {
+    details: { outside, allowed: [descriptorBucket, ...allowed] },
+  });
+}
+
 /** gs://bucket/name or the path: how messages and BANDS_MISSING name an object. */
 export function locationText(location: ObjectLocation): string {
   return location.kind === 'gcs' ? `gs://${location.bucket}/${location.name}` : location.path;

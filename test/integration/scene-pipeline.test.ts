@@ -74,6 +74,14 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   for (const b of STAC_BANDS.slice(0, 3)) await upload(`s2/scene-b/${b.file}`, await readFile(stacFiles.get(b.file)!));
   await upload('s2/scene-b/item.json', stacItem('S2B_33TVK_20230602_0_L2A', STAC_BANDS.map((b) => ({ key: b.key, href: b.file, commonName: b.commonName, scale: S2_SCALE, offset: S2_OFFSET }))));
 
+  // 3b. An item naming a band in a bucket scenes may not read (the output bucket): refused, nothing read from it.
+  const foreignNir = `gs://${config.buckets.output}/secret/nir.tif`;
+  await storage.bucket(config.buckets.output).file('secret/nir.tif').save(await readFile(stacFiles.get('nir-10m.tif')!), { resumable: false });
+  await upload(
+    's2/scene-c/item.json',
+    stacItem('S2B_33TVK_20230603_0_L2A', STAC_BANDS.map((b) => ({ key: b.key, href: b.commonName === 'nir' ? foreignNir : `gs://${config.buckets.input}/s2/scene-a/${b.file}`, commonName: b.commonName, scale: S2_SCALE, offset: S2_OFFSET }))),
+  );
+
   // 4. A JSON that is no scene descriptor: work (flush cannot tell), answered with UNSUPPORTED_FORMAT.
   await upload('s2/settings.json', JSON.stringify({ threshold: 0.5 }));
 
@@ -94,11 +102,11 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   }
   // 4 + 3 STAC band files, 6 Landsat band files, the MTL.txt and the product's STAC item beside its MTL.json.
   assert.equal(sceneMembers, 4 + 3 + 6 + 1 + 1, 'band files (and the MTL.txt and STAC item twins) are skipped as scene members');
-  assert.equal(accepted, 4, 'the two items, the MTL.json and the other JSON are the work');
+  assert.equal(accepted, 5, 'the three items, the MTL.json and the other JSON are the work');
   assert.equal(pixelsEstimated, 1, 'each descriptor\'s work is its first band\'s header pixels, not a guess from its size (only settings.json is estimated)');
 
-  const events = await pullResults(stack.pubsub, subscriptionPath(config.projectId, RESULTS), 4, 300_000);
-  // No fifth event follows (a band file or the MTL.txt would have made one).
+  const events = await pullResults(stack.pubsub, subscriptionPath(config.projectId, RESULTS), 5, 300_000);
+  // No sixth event follows (a band file or the MTL.txt would have made one).
   const extra = await pullResults(stack.pubsub, subscriptionPath(config.projectId, RESULTS), 1, 3000).catch(() => []);
   assert.deepEqual(extra.map((e) => e.input.name), []);
   const byName = new Map(events.map((e) => [e.input.name, e]));
@@ -162,6 +170,13 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
   assert.equal(missing.error?.code, 'BANDS_MISSING');
   assert.match(missing.error!.message, /nir/);
   assert.match(missing.error!.message, /s2\/scene-b\/nir-10m\.tif/);
+
+  // A band outside the buckets a scene may read: refused before any band is opened, naming it.
+  const foreign = byName.get('s2/scene-c/item.json')!;
+  assert.equal(foreign.status, 'failed');
+  assert.equal(foreign.error?.code, 'SCENE_INVALID');
+  assert.ok(foreign.error!.message.includes(foreignNir), foreign.error!.message);
+  assert.match(foreign.error!.message, /CLOUDSEG_SCENE_BAND_BUCKETS/);
 
   const notScene = byName.get('s2/settings.json')!;
   assert.equal(notScene.status, 'failed');

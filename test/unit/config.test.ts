@@ -56,6 +56,8 @@ test('a wrong value is a CONFIG_INVALID error naming the variable', () => {
     ['CLOUDSEG_FLUSH_MAX_BATCH_SECONDS', 'Infinity'],
     ['CLOUDSEG_WORKER_SECONDS_PER_MPX', '-0.6'],
     ['CLOUDSEG_WORKER_SECONDS_PER_MPX', 'fast'],
+    ['CLOUDSEG_SCENE_BAND_BUCKETS', 'gs://mirror'],
+    ['CLOUDSEG_SCENE_BAND_BUCKETS', 'ok-bucket,Upper'],
   ] as const) {
     assert.throws(
       () => loadConfig({ [key]: value }),
@@ -63,6 +65,11 @@ test('a wrong value is a CONFIG_INVALID error naming the variable', () => {
       `${key}=${value}`,
     );
   }
+});
+
+test('scenes read bands from their own bucket only, unless other buckets are named', () => {
+  assert.deepEqual(loadConfig({}).worker.sceneBandBuckets, []);
+  assert.deepEqual(loadConfig({ CLOUDSEG_SCENE_BAND_BUCKETS: ' gcp-public-data-landsat, my.mirror ,' }).worker.sceneBandBuckets, ['gcp-public-data-landsat', 'my.mirror']);
 });
 
 test('planning by seconds: 300 s per batch and 0.6 s/Mpx by default; fractions accepted', () => {
