@@ -17,7 +17,7 @@ import {
   type IfdEntry,
   type TiffCompression,
 } from './geotiff-write.js';
-import type { Georeference, RasterArray, RasterDtype, Scaling } from './types.js';
+import { bytesPerSample, type Georeference, type RasterArray, type RasterDtype, type Scaling } from './types.js';
 
 export interface TiledGeoTiffSpec {
   width: number;
@@ -49,12 +49,12 @@ export async function writeTiledGeoTiffFile(path: string, spec: TiledGeoTiffSpec
   const down = Math.ceil(height / tileSize);
   const count = across * down;
   const predictor = compression === 'deflate' && SAMPLE_FORMAT[dtype] !== 3 ? 2 : 1;
-  const bytesPerSample = dtype === 'uint8' ? 1 : dtype === 'uint16' || dtype === 'int16' ? 2 : dtype === 'float64' ? 8 : 4;
+  const sampleBytes = bytesPerSample(dtype);
 
   const entries: IfdEntry[] = [
     { tag: 256, type: TYPE.LONG, values: [width] },
     { tag: 257, type: TYPE.LONG, values: [height] },
-    { tag: 258, type: TYPE.SHORT, values: Array<number>(bands).fill(bytesPerSample * 8) },
+    { tag: 258, type: TYPE.SHORT, values: Array<number>(bands).fill(sampleBytes * 8) },
     { tag: 259, type: TYPE.SHORT, values: [compression === 'deflate' ? 8 : 1] },
     { tag: 262, type: TYPE.SHORT, values: [1] },
     { tag: 277, type: TYPE.SHORT, values: [bands] },
@@ -86,7 +86,7 @@ export async function writeTiledGeoTiffFile(path: string, spec: TiledGeoTiffSpec
         const samples = tileAt(tx * tileSize, ty * tileSize, tileSize);
         if (samples.length !== tileSize * tileSize * bands) throw new RangeError(`tile ${tx},${ty} has ${samples.length} samples, expected ${tileSize * tileSize * bands}`);
         const raw = littleEndianBytes(samples, 0, samples.length);
-        if (predictor === 2) applyHorizontalPredictor(raw, tileSize, tileSize, bands, bytesPerSample);
+        if (predictor === 2) applyHorizontalPredictor(raw, tileSize, tileSize, bands, sampleBytes);
         const block = compression === 'deflate' ? deflateSync(raw) : raw;
         if (at + block.length > 0xffffffff) throw new RangeError('image too large for a classic TIFF (4 GiB)');
         await file.write(block, 0, block.length, at);

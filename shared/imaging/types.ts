@@ -3,6 +3,11 @@
 export const RASTER_DTYPES = ['uint8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
 export type RasterDtype = (typeof RASTER_DTYPES)[number];
 
+/** Bytes one stored sample of `dtype` takes. */
+export function bytesPerSample(dtype: RasterDtype): number {
+  return dtype === 'uint8' ? 1 : dtype === 'uint16' || dtype === 'int16' ? 2 : dtype === 'float64' ? 8 : 4;
+}
+
 export type RasterArray = Uint8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
 
 /**

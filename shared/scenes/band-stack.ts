@@ -7,7 +7,7 @@ import { CloudsegError } from '../errors.js';
 import type { RangeSource } from '../imaging/range-source.js';
 import { openTiffWindows, type TiffWindows } from '../imaging/tiff-windows.js';
 import type { Tile } from '../imaging/tiling.js';
-import type { Georeference, RasterDtype, RasterHeader } from '../imaging/types.js';
+import { bytesPerSample, type Georeference, type RasterDtype, type RasterHeader } from '../imaging/types.js';
 import type { SceneBand } from './types.js';
 
 /** One band of the stack: what the descriptor says about it and a way to read its object. */
@@ -214,8 +214,4 @@ function sortedKeys(keys: Georeference['geoKeys']): [string, unknown][] {
 function sameNumbers(a: number[] | null, b: number[] | null): boolean {
   if (a === null || b === null) return a === b;
   return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-export function bytesPerSample(dtype: RasterDtype): number {
-  return dtype === 'uint8' ? 1 : dtype === 'uint16' || dtype === 'int16' ? 2 : dtype === 'float64' ? 8 : 4;
 }

@@ -5,18 +5,19 @@ import { performance } from 'node:perf_hooks';
 import { CloudsegError } from '../errors.js';
 import { MASK_GDAL_TAGS } from '../contracts/mask-metadata.js';
 import { checkMemoryBudget, windowedBytes } from '../imaging/memory-budget.js';
-import { isSourceReadError, type RangeSource } from '../imaging/range-source.js';
+import type { RangeSource } from '../imaging/range-source.js';
 import { segmentWindows } from '../model/segment-windows.js';
 import { sceneTilePlan, type SegmentOptions } from '../model/segment.js';
 import type { SegmentationModel } from '../model/types.js';
 import { openBandStack, type StackBand } from '../scenes/band-stack.js';
+import { formatLocation } from '../scenes/scene-members.js';
 import type { Reflectance, SceneRef } from '../contracts/result-event.js';
 import type { ScalingSource } from '../imaging/scaling.js';
 import type { Scaling } from '../imaging/types.js';
 import type { ModelCard } from '../model/types.js';
 import type { ObjectLocation, ReflectanceRecord, SceneBand, SceneDescription } from '../scenes/types.js';
 import { noValidPixels } from './segment-image.js';
-import type { SourceLimits, SourceSegmentation } from './segment-source.js';
+import { asDecodeError, type SourceLimits, type SourceSegmentation } from './segment-source.js';
 
 /** A descriptor larger than this is not a scene description (a STAC item or an MTL is a few KB). */
 export const MAX_DESCRIPTOR_BYTES = 4 * 1024 * 1024;
@@ -68,7 +69,7 @@ export async function openSceneBands(
   const byObject = new Map<string, Promise<OpenedBandObject | 'missing'>>();
   const opened = await Promise.all(
     scene.bands.map((band) => {
-      const key = locationText(band.location);
+      const key = formatLocation(band.location);
       let found = byObject.get(key);
       if (!found) byObject.set(key, (found = open(band.location)));
       return found;
@@ -76,7 +77,7 @@ export async function openSceneBands(
   );
   const missing: MissingBand[] = [];
   scene.bands.forEach((band, i) => {
-    if (opened[i] === 'missing') missing.push({ band: band.band, href: band.href, object: locationText(band.location) });
+    if (opened[i] === 'missing') missing.push({ band: band.band, href: band.href, object: formatLocation(band.location) });
   });
   if (missing.length > 0) throw bandsMissing(label, missing);
   const found = opened as OpenedBandObject[];
@@ -92,17 +93,12 @@ export async function openSceneBands(
  * naming one must not turn into a mask of it.
  */
 export function checkSceneBuckets(label: string, descriptorBucket: string, allowed: readonly string[], locations: readonly ObjectLocation[]): void {
-  const outside = locations.filter((l) => l.kind === 'gcs' && l.bucket !== descriptorBucket && !allowed.includes(l.bucket)).map(locationText);
+  const outside = locations.filter((l) => l.kind === 'gcs' && l.bucket !== descriptorBucket && !allowed.includes(l.bucket)).map(formatLocation);
   if (outside.length === 0) return;
   const others = allowed.length > 0 ? `, ${allowed.join(', ')}` : '';
   throw new CloudsegError('SCENE_INVALID', `${label} names ${[...new Set(outside)].join(', ')}, outside the buckets a scene may read (${descriptorBucket}${others}; see CLOUDSEG_SCENE_BAND_BUCKETS)`, {
     details: { outside, allowed: [descriptorBucket, ...allowed] },
   });
-}
-
-/** gs://bucket/name or the path: how messages and BANDS_MISSING name an object. */
-export function locationText(location: ObjectLocation): string {
-  return location.kind === 'gcs' ? `gs://${location.bucket}/${location.name}` : location.path;
 }
 
 /**
@@ -161,6 +157,7 @@ export async function segmentSceneBands(
         checkMemoryBudget(label, header.width, header.height, needed, limits.memoryBudgetBytes);
       },
     }),
+    `${label}: a band`,
   );
   const { width, height } = stack.header;
   const headerMs = performance.now() - t0;
@@ -172,7 +169,7 @@ export async function segmentSceneBands(
     height,
     async (window) => {
       const t = performance.now();
-      const read = await asDecodeError(label, () => stack.readWindow(window));
+      const read = await asDecodeError(label, () => stack.readWindow(window), `${label}: a band`);
       windowReadMs += performance.now() - t;
       return read;
     },
@@ -215,16 +212,6 @@ export function reflectanceTags(record: ReflectanceRecord | Reflectance, scene?:
     tags[MASK_GDAL_TAGS.sceneBands] = scene.bands.map((b) => `${b.band}=${b.href}`).join(';');
   }
   return tags;
-}
-
-async function asDecodeError<T>(label: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof CloudsegError || isSourceReadError(err)) throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new CloudsegError('CORRUPT_IMAGE', `${label}: a band could not be decoded as TIFF: ${reason}`, { cause: err, details: { name: label, container: 'tiff' } });
-  }
 }
 
 function tileOptions(limits: SourceLimits): SegmentOptions {

@@ -12,7 +12,7 @@ import { openTiffWindows, type TiffWindows } from '../imaging/tiff-windows.js';
 import { segmentWindows } from '../model/segment-windows.js';
 import { sceneTilePlan, type SegmentOptions } from '../model/segment.js';
 import type { SegmentationModel } from '../model/types.js';
-import type { RasterHeader } from '../imaging/types.js';
+import { bytesPerSample, type RasterHeader } from '../imaging/types.js';
 import { noValidPixels, segmentImage, type MaskResult } from './segment-image.js';
 
 export interface SourceRequest {
@@ -145,15 +145,18 @@ function readWindow(tiff: TiffWindows, window: Parameters<TiffWindows['readWindo
   return asDecodeError(label, () => tiff.readWindow(window));
 }
 
-// What geotiff throws on a malformed file becomes CORRUPT_IMAGE; the store's own errors (404 of the
-// pinned generation, 503) pass unchanged so the worker can tell superseded and retryable apart.
-async function asDecodeError<T>(label: string, call: () => Promise<T>): Promise<T> {
+/**
+ * What geotiff throws on a malformed file becomes CORRUPT_IMAGE ("<what> could not be decoded as
+ * TIFF"); the store's own errors (404 of the pinned generation, 503) pass unchanged so the worker
+ * can tell superseded and retryable apart.
+ */
+export async function asDecodeError<T>(label: string, call: () => Promise<T>, what = label): Promise<T> {
   try {
     return await call();
   } catch (err) {
     if (err instanceof CloudsegError || isSourceReadError(err)) throw err;
     const reason = err instanceof Error ? err.message : String(err);
-    throw new CloudsegError('CORRUPT_IMAGE', `${label} could not be decoded as TIFF: ${reason}`, { cause: err, details: { name: label, container: 'tiff' } });
+    throw new CloudsegError('CORRUPT_IMAGE', `${what} could not be decoded as TIFF: ${reason}`, { cause: err, details: { name: label, container: 'tiff' } });
   }
 }
 
@@ -164,8 +167,4 @@ function tileOptions(limits: SourceLimits): SegmentOptions {
     ...(limits.tile?.overlap !== undefined ? { overlap: limits.tile.overlap } : {}),
     ...(limits.onProgress ? { onProgress: limits.onProgress } : {}),
   };
-}
-
-function bytesPerSample(dtype: string): number {
-  return dtype === 'uint8' ? 1 : dtype === 'uint16' || dtype === 'int16' ? 2 : dtype === 'float64' ? 8 : 4;
 }
