@@ -16,7 +16,7 @@ import type { EngineResult } from './engine.js';
 import type { PipelineResult } from './pipeline.js';
 import type { SceneResult } from './scene.js';
 import { CLOUD_RUN_PRICES } from './prices.js';
-import { bandSetBench } from './band-set.js';
+import { writeLandsatLikeBandSet } from './band-set.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +58,7 @@ print(`cloudseg benchmark: node ${process.version}, ${cores} cores, ${new Date()
 try {
   if (!values['scene-only']) await enginesAndPipeline();
   await largeScene();
-  await bandSetBench({ work, engine: values.engine ?? 'auto', print });
+  await bandSet();
 } finally {
   await rm(work, { recursive: true, force: true });
 }
@@ -79,12 +79,30 @@ async function largeScene(): Promise<void> {
     print(`  ${engine}: ${firstLine(run.error)}`);
     return;
   }
-  const r = run.result as SceneResult;
+  sceneTable(run.result as SceneResult, scene.bytes);
+}
+
+async function bandSet(): Promise<void> {
+  const size = 7800;
+  print(`\nLandsat-like band set: ${size}x${size} (${((size * size) / 1e6).toFixed(1)} Mpx) x 4 single-band uint16 tiled GeoTIFFs (512x512 deflate tiles, ~30 % fill) + MTL.json, segmented from the MTL by \`cloudseg segment\`'s scene path (bands read window by window) in a process of its own`);
+  const dir = await mkdtemp(join(work, 'band-set-'));
+  const { descriptor, bytes } = await writeLandsatLikeBandSet(dir, size);
+  const engine = values.engine ?? 'auto';
+  const run = await child('scene.ts', ['--image', descriptor, '--engine', engine]);
+  if (!run.result) {
+    print(`  ${engine}: ${firstLine(run.error)}`);
+    return;
+  }
+  sceneTable(run.result as SceneResult, bytes);
+}
+
+// One row: a scene (one file or a band set) segmented by bench/scene.ts.
+function sceneTable(r: SceneResult, inputBytes: number): void {
   table(
-    ['engine', 'file MB', 'status', 'cloud %', 'seconds', 'Mpx/s', 'read ms', 'infer ms', 'encode ms', 'peak RSS MB', 'budget MB'],
+    ['engine', 'input MB', 'status', 'cloud %', 'seconds', 'Mpx/s', 'read ms', 'infer ms', 'encode ms', 'peak RSS MB', 'budget MB'],
     [[
       r.engine,
-      (scene.bytes / 1e6).toFixed(0),
+      (inputBytes / 1e6).toFixed(0),
       r.error ?? r.status,
       r.cloudFraction === null ? '-' : (r.cloudFraction * 100).toFixed(1),
       r.seconds.toFixed(1),
