@@ -55,6 +55,7 @@ const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 const rootDir = await mkdtemp(join(tmpdir(), 'cloudseg-chaos-'));
 const cleanups: (() => Promise<unknown>)[] = [];
+const CLEANUP_STEP_MS = 15_000;
 let exitCode = 1;
 
 try {
@@ -298,7 +299,15 @@ try {
   exitCode = lost === 0 && writtenTwice === 0 && worker.crashes() === 0 && unexpected.length === 0 && outcomes.size === expected ? 0 : 1;
   print(exitCode === 0 ? 'chaos: nothing lost, nothing written twice, every input as expected' : 'chaos: FAILED');
 } finally {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  // Each step bounded: a stop that never returns (a request left hanging) must not keep the run
+  // alive after its verdict; it is named on stderr so it can be chased.
+  for (const [i, cleanup] of [...cleanups.entries()].reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), CLEANUP_STEP_MS)));
+    const outcome = await Promise.race([cleanup().catch(() => undefined), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') process.stderr.write(`chaos: clean-up step ${i} (${cleanup.toString().replace(/\s+/g, ' ').slice(0, 80)}) did not finish in ${CLEANUP_STEP_MS / 1000} s\n`);
+  }
   await rm(rootDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

@@ -15,7 +15,11 @@ test('chaos (small): 0 lost, 0 written twice, every poison input failed with its
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  // Killed before the test's own timeout: a run that hangs fails here with what it printed, instead
+  // of leaving a process that keeps the whole suite waiting.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 7 * 60_000);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(killer);
   console.log(out);
   assert.equal(code, 0, 'the chaos run reports a failure');
   assert.match(out, /nothing lost, nothing written twice, every input as expected/);
