@@ -4,6 +4,7 @@
 // conversion applied. Every band's header is checked (size, georeference, sample) before any pixel;
 // a band at an integer fraction of the finest resolution (Sentinel-2 20 m in a 10 m stack) is upsampled.
 import { CloudsegError } from '../errors.js';
+import { hexHead, sniffContainer } from '../imaging/decode.js';
 import type { RangeSource } from '../imaging/range-source.js';
 import { openTiffWindows, type TiffWindows } from '../imaging/tiff-windows.js';
 import type { Tile } from '../imaging/tiling.js';
@@ -67,6 +68,14 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
   let cacheSoFar = 0;
   for (const entry of bands) {
     const name = `${label} band ${entry.band.band} (${entry.band.href})`;
+    // A band object that is no TIFF at all (a JPEG 2000 twin, the item itself) is said so plainly,
+    // not as whatever the TIFF parser makes of its first bytes.
+    const head = await entry.source.read(0, 16);
+    if (sniffContainer(head) !== 'tiff') {
+      throw new CloudsegError('UNSUPPORTED_FORMAT', `${name} is not a TIFF/GeoTIFF (starts with ${hexHead(head)}); scene bands are read as TIFFs`, {
+        details: { band: entry.band.band, href: entry.band.href },
+      });
+    }
     const windows = await openTiffWindows(entry.source, {
       label: name,
       blockCacheBytes: perBandCache,

@@ -6,9 +6,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromArrayBuffer } from 'geotiff';
+import sharp from 'sharp';
 import { CloudsegError } from '../../shared/errors.js';
 import { checkMemoryBudget } from '../../shared/imaging/memory-budget.js';
-import { fileRangeSource, RangeSource } from '../../shared/imaging/range-source.js';
+import { bytesRangeSource, fileRangeSource, RangeSource } from '../../shared/imaging/range-source.js';
 import { openBandStack, type StackBand } from '../../shared/scenes/band-stack.js';
 import type { SceneBand } from '../../shared/scenes/types.js';
 import { bandValue, UTM_33N, writeBandFile } from '../integration/scene-band-files.js';
@@ -113,6 +114,16 @@ describe('band stack', () => {
   test('a sample the file does not have is SCENE_INVALID', async () => {
     const bands = await open([{ band: sceneBand('blue', paths[0]!, 0, 1), path: paths[0]! }]);
     await assert.rejects(openBandStack(bands, { label: 'item.json' }), (err: unknown) => err instanceof CloudsegError && err.code === 'SCENE_INVALID' && /sample 1/.test(err.message));
+  });
+
+  test('a band object that is no TIFF is UNSUPPORTED_FORMAT naming the band, not a parser message', async () => {
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
+    const bands = await open([{ band: sceneBand('blue', paths[0]!, 0), path: paths[0]! }]);
+    bands.push({ band: sceneBand('green', 'green.jp2', 1), source: bytesRangeSource(png) });
+    await assert.rejects(
+      openBandStack(bands, { label: 'item.json' }),
+      (err: unknown) => err instanceof CloudsegError && err.code === 'UNSUPPORTED_FORMAT' && /band green \(green\.jp2\) is not a TIFF/.test(err.message),
+    );
   });
 
   test('bands of different sizes are SCENE_INVALID naming the bands and sizes, no pixel read', async () => {
