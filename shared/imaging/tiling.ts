@@ -156,9 +156,9 @@ export function extractTile(
 }
 
 /**
- * Writes the part of one tile's single-channel output that the tile owns (`tile.core`) into the
- * scene's output. `tileOutput` holds the padded tile, paddedWidth samples per row, starting at
- * `tileOffset`.
+ * Writes the part of one tile's output that the tile owns (`tile.core`) into the scene's output.
+ * `tileOutput` holds the padded tile, paddedWidth pixels of `channels` values per row, starting at
+ * value `tileOffset`.
  */
 export function stitchTile(
   output: Float32Array,
@@ -167,11 +167,13 @@ export function stitchTile(
   tileOutput: Float32Array,
   paddedWidth: number,
   tileOffset = 0,
+  channels = 1,
 ): void {
   const { core } = tile;
+  // Values per pixel (a class model's probabilities) travel together: every index scales by channels.
   for (let y = core.y; y < core.y + core.height; y++) {
-    const src = tileOffset + (y - tile.y) * paddedWidth + (core.x - tile.x);
-    output.set(tileOutput.subarray(src, src + core.width), y * imageWidth + core.x);
+    const src = tileOffset + ((y - tile.y) * paddedWidth + (core.x - tile.x)) * channels;
+    output.set(tileOutput.subarray(src, src + core.width * channels), (y * imageWidth + core.x) * channels);
   }
 }
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CloudsegError } from '../errors.js';
-import type { ModelCard } from './types.js';
+import { CLASS_KINDS, CLASS_MASK_NODATA, KIND_COLOURS, type MaskLegend, CLOUD_LEGEND } from '../imaging/mask-values.js';
+import { MODEL_FORMATS, TENSOR_LAYOUTS, type ModelCard } from './types.js';
 
 export const MODEL_CARD_FILE = 'model-card.yaml';
 
@@ -17,11 +18,22 @@ const PresetSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+const ClassSchema = z.strictObject({
+  // 255 is the class mask's nodata.
+  value: z.number().int().min(0).max(CLASS_MASK_NODATA - 1),
+  name: z.string().min(1),
+  kind: z.enum(CLASS_KINDS),
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb')
+    .optional(),
+});
+
 const ModelCardSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-"'),
     version: z.string().min(1),
-    format: z.enum(['tfjs-layers', 'tfjs-graph', 'saved-model']),
+    format: z.enum(MODEL_FORMATS),
     modelFile: z
       .string()
       .min(1)
@@ -31,11 +43,14 @@ const ModelCardSchema = z
     defaultPreset: z.strictObject({ integer: z.string().min(1), float: z.string().min(1) }),
     tile: z.strictObject({ size: positiveInt, overlap: z.number().int().nonnegative() }),
     sizeMultiple: positiveInt.default(1),
+    input: z.strictObject({ layout: z.enum(TENSOR_LAYOUTS).optional() }).optional(),
     output: z.strictObject({
       activation: z.enum(['sigmoid', 'softmax', 'linear']),
       cloudChannel: z.number().int().nonnegative().default(0),
     }),
-    threshold: z.number().finite(),
+    // A class model takes the most probable class and needs no threshold.
+    threshold: z.number().finite().optional(),
+    classes: z.array(ClassSchema).min(2, 'a class model has at least two classes').optional(),
     // Which SavedModel signature to run and which of its inputs/outputs are the tiles and the
     // segmentation (needed only when the signature has several).
     signature: z
@@ -63,14 +78,36 @@ const ModelCardSchema = z
     if (card.tile.overlap >= card.tile.size) {
       ctx.addIssue({ code: 'custom', path: ['tile', 'overlap'], message: 'must be smaller than tile.size' });
     }
+    if (card.input && card.format !== 'onnx') {
+      ctx.addIssue({ code: 'custom', path: ['input'], message: 'only an onnx model states its input layout (the others are NHWC)' });
+    }
+    if (card.classes) {
+      checkClasses(card.classes, ctx);
+      return;
+    }
     if (card.output.activation === 'sigmoid' && card.output.cloudChannel !== 0) {
       ctx.addIssue({ code: 'custom', path: ['output', 'cloudChannel'], message: 'a sigmoid output has one channel: use 0' });
     }
     // Every activation is turned into a probability (a linear head goes through a sigmoid).
-    if (card.threshold <= 0 || card.threshold >= 1) {
+    if (card.threshold === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a cloud mask model needs a probability threshold (or list classes)' });
+    } else if (card.threshold <= 0 || card.threshold >= 1) {
       ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a probability threshold must lie in (0, 1)' });
     }
   });
+
+function checkClasses(classes: z.infer<typeof ClassSchema>[], ctx: z.RefinementCtx): void {
+  const seenValues = new Map<number, number>();
+  const seenNames = new Map<string, number>();
+  classes.forEach((c, i) => {
+    const sameValue = seenValues.get(c.value);
+    if (sameValue !== undefined) ctx.addIssue({ code: 'custom', path: ['classes', i, 'value'], message: `value ${c.value} is also class ${sameValue}'s (${classes[sameValue]!.name})` });
+    const sameName = seenNames.get(c.name);
+    if (sameName !== undefined) ctx.addIssue({ code: 'custom', path: ['classes', i, 'name'], message: `name ${c.name} is also class ${sameName}'s` });
+    seenValues.set(c.value, i);
+    seenNames.set(c.name, i);
+  });
+}
 
 /** Parses and validates a model card; MODEL_CARD_INVALID names every field that is wrong. */
 export function parseModelCard(yamlText: string): ModelCard {
@@ -87,7 +124,29 @@ export function parseModelCard(yamlText: string): ModelCard {
       details: { fields: parsed.error.issues.map((i) => i.path.join('.') || '(root)') },
     });
   }
-  return parsed.data;
+  const card = parsed.data;
+  // A cloud mask card always has a threshold (checked above); the type says so.
+  return { ...card, threshold: card.threshold ?? Number.NaN } as ModelCard;
+}
+
+/** How the masks of this card's model read: the cloud mask (no classes) or its classes. */
+export function cardLegend(card: Pick<ModelCard, 'classes'>): MaskLegend {
+  if (!card.classes) return CLOUD_LEGEND;
+  return {
+    kind: 'classes',
+    nodata: CLASS_MASK_NODATA,
+    classes: card.classes.map((c) => ({ value: c.value, name: c.name, kind: c.kind, rgb: c.color ? hexColour(c.color) : KIND_COLOURS[c.kind] })),
+  };
+}
+
+/** Values per pixel the model hands back: one per class, or the one cloud probability. */
+export function outputChannels(card: Pick<ModelCard, 'classes'>): number {
+  return card.classes?.length ?? 1;
+}
+
+function hexColour(hex: string): [number, number, number] {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
 /** Reads and parses `<dir>/model-card.yaml`; a missing card is MODEL_NOT_FOUND. */

@@ -76,14 +76,15 @@ export function withInferenceSettings(model: SegmentationModel, settings: Infere
     threshold: settings.threshold ?? model.card.threshold,
     tile: { size: settings.tileSize ?? model.card.tile.size, overlap: settings.overlap ?? model.card.tile.overlap },
   };
-  if (!(card.threshold > 0 && card.threshold < 1)) throw new CloudsegError('CONFIG_INVALID', `threshold must lie in (0, 1), got ${card.threshold}`);
+  // A class model takes its most probable class: it has no threshold to check.
+  if (!card.classes && !(card.threshold > 0 && card.threshold < 1)) throw new CloudsegError('CONFIG_INVALID', `threshold must lie in (0, 1), got ${card.threshold}`);
   if (!Number.isInteger(card.tile.size) || card.tile.size < card.sizeMultiple) {
     throw new CloudsegError('CONFIG_INVALID', `tile size must be an integer of at least ${card.sizeMultiple}, got ${card.tile.size}`);
   }
   if (!Number.isInteger(card.tile.overlap) || card.tile.overlap < 0 || card.tile.overlap >= card.tile.size) {
     throw new CloudsegError('CONFIG_INVALID', `overlap must be an integer in [0, tile size), got ${card.tile.overlap}`);
   }
-  return { identity: model.identity, backend: model.backend, parallelism: model.parallelism, card, predict: (...args) => model.predict(...args), dispose: () => model.dispose() };
+  return { identity: model.identity, backend: model.backend, parallelism: model.parallelism, outputChannels: model.outputChannels, card, predict: (...args) => model.predict(...args), dispose: () => model.dispose() };
 }
 
 export async function evaluateModel(model: SegmentationModel, scenes: EvalScene[], options: EvaluateOptions = {}): Promise<EvaluationReport> {

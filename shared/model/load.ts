@@ -5,7 +5,7 @@ import { loadEngineNetwork, type EngineChoice, type OnnxLayout } from '../engine
 import { CloudsegError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { dirManifestMd5, directoryManifest } from '../registry/dir-manifest.js';
-import { readModelCard } from './card.js';
+import { outputChannels, readModelCard } from './card.js';
 import { readModelArtifacts, type ModelArtifacts } from './layers-artifacts.js';
 import type { SegmentationModel } from './types.js';
 
@@ -95,6 +95,7 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions): 
     card,
     backend: network.engine,
     parallelism: network.parallelism,
+    outputChannels: outputChannels(card),
     batchTiles: options.batchTiles,
     loadMs,
     predict,

@@ -3,8 +3,9 @@
 // pixel) and the tiles in flight are held. Tiles without a valid pixel are not run at all.
 import pLimit from 'p-limit';
 import { CloudsegError } from '../errors.js';
-import { MASK_VALUES } from '../imaging/mask-values.js';
+import type { MaskLegend } from '../imaging/mask-values.js';
 import { extractTile, padToMultiple, type PlannedTile, type Tile } from '../imaging/tiling.js';
+import { maskRule, summarizeMask, type MaskRule, type MaskSummary } from './mask-rule.js';
 import { batchesOfSameSize, sceneTilePlan, type SegmentOptions } from './segment.js';
 import type { SegmentationModel } from './types.js';
 
@@ -17,10 +18,13 @@ export interface TileInput {
 }
 
 export interface WindowedSegmentation {
-  /** MASK_VALUES per pixel, row-major. */
+  /** The mask by the model's rule, row-major. */
   mask: Uint8Array;
-  /** Cloud pixels over valid pixels (0 when there are none). */
+  /** What the mask's bytes mean. */
+  legend: MaskLegend;
+  /** Cloud (and thin cloud) pixels over valid pixels (0 when there are none). */
   cloudFraction: number;
+  summary: MaskSummary;
   validPixels: number;
   tilesRun: number;
   tilesSkipped: number;
@@ -28,8 +32,8 @@ export interface WindowedSegmentation {
 
 /**
  * Segments a width x height scene whose tiles come from `readTile` (called once per planned tile,
- * at most model.parallelism x batchTiles at a time). Same tiles, same stitching and threshold as
- * segmentScene + thresholdMask, so the masks are equal.
+ * at most model.parallelism x batchTiles at a time). Same tiles, same stitching and rule as
+ * segmentScene + applyMaskRule, so the masks are equal.
  */
 export async function segmentWindows(
   model: SegmentationModel,
@@ -37,36 +41,30 @@ export async function segmentWindows(
   height: number,
   readTile: (tile: Tile) => Promise<TileInput>,
   options: SegmentOptions = {},
+  rule: MaskRule = maskRule(model.card),
 ): Promise<WindowedSegmentation> {
   const { card } = model;
+  const channels = rule.channels;
+  const nodata = rule.legend.nodata;
   const bands = card.bands.length;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new CloudsegError('CORRUPT_IMAGE', `invalid scene size ${width}x${height}`);
   }
   const { multiple, batchTiles, tiles } = sceneTilePlan(card, width, height, options);
   const mask = new Uint8Array(width * height);
-  let cloudy = 0;
-  let validPixels = 0;
   let tilesRun = 0;
   let tilesSkipped = 0;
 
-  // Writes the part of the tile it owns: nodata where the input has none, else the threshold.
-  const settle = (tile: PlannedTile, read: TileInput, probability: Float32Array | null, paddedWidth: number, offset: number) => {
+  // Writes the part of the tile it owns: nodata where the input has none, else the rule's value.
+  // `offset` is the tile's first pixel in `values` (channels values per pixel).
+  const settle = (tile: PlannedTile, read: TileInput, values: Float32Array | null, paddedWidth: number, offset: number) => {
     const { core } = tile;
     for (let y = core.y; y < core.y + core.height; y++) {
       const row = y * width;
       const local = (y - tile.y) * tile.width - tile.x;
       const padded = offset + (y - tile.y) * paddedWidth - tile.x;
       for (let x = core.x; x < core.x + core.width; x++) {
-        if (read.valid[local + x] === 0) {
-          mask[row + x] = MASK_VALUES.nodata;
-          continue;
-        }
-        validPixels++;
-        if (probability![padded + x]! > card.threshold) {
-          mask[row + x] = MASK_VALUES.cloud;
-          cloudy++;
-        }
+        mask[row + x] = read.valid[local + x] === 0 ? nodata : rule.classify(values!, (padded + x) * channels);
       }
     }
   };
@@ -100,5 +98,6 @@ export async function segmentWindows(
     options.onProgress?.(tilesRun + tilesSkipped, tiles.length);
   };
   await Promise.all([...batchesOfSameSize(tiles, multiple, batchTiles)].map((group) => limit(() => runAndReport(group))));
-  return { mask, cloudFraction: validPixels === 0 ? 0 : cloudy / validPixels, validPixels, tilesRun, tilesSkipped };
+  const summary = summarizeMask(mask, rule.legend);
+  return { mask, legend: rule.legend, cloudFraction: summary.cloudFraction, summary, validPixels: summary.validPixels, tilesRun, tilesSkipped };
 }

@@ -1,10 +1,10 @@
 // Tiled segmentation of a whole scene: cut the scaled HWC image into overlapping tiles on the
-// model's size grid, run them a few at a time, stitch each pixel from the tile where it is farthest
-// from a seam, then threshold to a 0/255 mask.
+// model's size grid, run them a few at a time, stitch each pixel's values (the cloud probability,
+// or every class's) from the tile where it is farthest from a seam, then make the mask (maskRule).
 import pLimit from 'p-limit';
 import { CloudsegError } from '../errors.js';
-import { MASK_VALUES } from '../imaging/mask-values.js';
 import { extractTile, padToMultiple, planTiles, stitchTile, type PlannedTile } from '../imaging/tiling.js';
+import { summarizeMask, type MaskRule, type MaskSummary } from './mask-rule.js';
 import type { SegmentationModel } from './types.js';
 
 export interface SegmentOptions {
@@ -22,9 +22,10 @@ export interface SegmentOptions {
 }
 
 /**
- * The cloud probability (height x width, row-major) of a scene given as HWC float32 already scaled
- * to the model's input, bands in the card's order. Any size works: tiles are clamped to the image
- * and reflect-padded to the card's sizeMultiple.
+ * The model's values per pixel (height x width x model.outputChannels, row-major: the cloud
+ * probability, or each class's) of a scene given as HWC float32 already scaled to the model's
+ * input, bands in the card's order. Any size works: tiles are clamped to the image and
+ * reflect-padded to the card's sizeMultiple.
  */
 export async function segmentScene(
   model: SegmentationModel,
@@ -42,7 +43,8 @@ export async function segmentScene(
     throw new CloudsegError('BAND_MISMATCH', `scene ${width}x${height} with ${bands} bands (${card.bands.join(', ')}) needs ${width * height * bands} values, got ${input.length}`);
   }
   const { multiple, batchTiles, tiles } = sceneTilePlan(card, width, height, options);
-  const output = new Float32Array(width * height);
+  const channels = model.outputChannels;
+  const output = new Float32Array(width * height * channels);
   // Up to model.parallelism groups in flight: an engine off the event loop never waits for the
   // next tile to be cut out. Tiles own disjoint parts of the output, so stitch order is free.
   const limit = pLimit(Math.max(1, model.parallelism));
@@ -55,7 +57,7 @@ export async function segmentScene(
     const batch = wholeScene ? input : new Float32Array(group.length * perTile);
     if (!wholeScene) group.forEach((tile, i) => extractTile(input, width, bands, tile, paddedWidth, paddedHeight, batch, i * perTile));
     const probability = await model.predict(batch, group.length, paddedHeight, paddedWidth);
-    group.forEach((tile, i) => stitchTile(output, width, tile, probability, paddedWidth, i * paddedWidth * paddedHeight));
+    group.forEach((tile, i) => stitchTile(output, width, tile, probability, paddedWidth, i * paddedWidth * paddedHeight * channels, channels));
   };
   await Promise.all([...batchesOfSameSize(tiles, multiple, batchTiles)].map((group) => limit(() => runGroup(group))));
   return output;
@@ -80,25 +82,16 @@ export function sceneTilePlan(
 }
 
 /**
- * A mask (MASK_VALUES: 255 cloud where the probability is above the threshold, 0 clear, nodata
- * where `valid` is 0) and the fraction of cloud among valid pixels. NaN probabilities count as clear.
+ * The mask of a scene's values (segmentScene's output) by the model's rule, nodata where `valid`
+ * is 0, and what it holds.
  */
-export function thresholdMask(probability: Float32Array, threshold: number, valid?: Uint8Array): { mask: Uint8Array; cloudFraction: number } {
-  const mask = new Uint8Array(probability.length);
-  let cloudy = 0;
-  let counted = 0;
-  for (let i = 0; i < probability.length; i++) {
-    if (valid && valid[i] === 0) {
-      mask[i] = MASK_VALUES.nodata;
-      continue;
-    }
-    counted++;
-    if (probability[i]! > threshold) {
-      mask[i] = MASK_VALUES.cloud;
-      cloudy++;
-    }
+export function applyMaskRule(values: Float32Array, rule: MaskRule, valid?: Uint8Array): { mask: Uint8Array; summary: MaskSummary } {
+  const pixels = values.length / rule.channels;
+  const mask = new Uint8Array(pixels);
+  for (let i = 0; i < pixels; i++) {
+    mask[i] = valid && valid[i] === 0 ? rule.legend.nodata : rule.classify(values, i * rule.channels);
   }
-  return { mask, cloudFraction: counted === 0 ? 0 : cloudy / counted };
+  return { mask, summary: summarizeMask(mask, rule.legend) };
 }
 
 // Only tiles whose padded sizes agree can share one NHWC tensor; plan order keeps them adjacent.

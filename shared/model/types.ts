@@ -2,6 +2,7 @@
 // then run many times on batches of tiles. Everything the pipeline must know about a model comes
 // from its model card, never from code.
 import type { ModelIdentity } from '../contracts/result-event.js';
+import type { ClassKind } from '../imaging/mask-values.js';
 
 /** The engines a model can run on: ONNX Runtime, or TF.js on one of its backends. */
 export const BACKEND_NAMES = ['onnxruntime', 'tfjs-node', 'wasm', 'cpu'] as const;
@@ -13,12 +14,28 @@ export interface ScalingPreset {
   description?: string;
 }
 
+export const MODEL_FORMATS = ['tfjs-layers', 'tfjs-graph', 'saved-model', 'onnx'] as const;
+export type ModelFormatName = (typeof MODEL_FORMATS)[number];
+
+/** Where the band axis of an image tensor is: NCHW (PyTorch) or NHWC (TensorFlow). */
+export const TENSOR_LAYOUTS = ['NCHW', 'NHWC'] as const;
+export type TensorLayout = (typeof TENSOR_LAYOUTS)[number];
+
+/** One class of a class model: the mask byte it writes, its name, what it means, its colour. */
+export interface CardClass {
+  value: number;
+  name: string;
+  kind: ClassKind;
+  /** '#rrggbb'; absent: the kind's colour (KIND_COLOURS). */
+  color?: string;
+}
+
 /** The parsed model card (model-card.yaml beside the model files). */
 export interface ModelCard {
   name: string;
   version: string;
-  format: 'tfjs-layers' | 'tfjs-graph' | 'saved-model';
-  /** The model file inside the model directory, e.g. model.json; for a saved-model, the SavedModel directory (`.` for the model directory itself). */
+  format: ModelFormatName;
+  /** The model file inside the model directory, e.g. model.json or model.onnx; for a saved-model, the SavedModel directory (`.` for the model directory itself). */
   modelFile: string;
   /** Band names in the order the model expects them. */
   bands: string[];
@@ -28,8 +45,16 @@ export interface ModelCard {
   tile: { size: number; overlap: number };
   /** Input height and width must be multiples of this. */
   sizeMultiple: number;
+  /** onnx only: the image input's layout when the graph's dims fit both (else read from the graph). */
+  input?: { layout?: TensorLayout };
   output: { activation: 'sigmoid' | 'softmax' | 'linear'; cloudChannel: number };
+  /** Cloud probability threshold of a one-channel (cloud mask) model; unused by class models. */
   threshold: number;
+  /**
+   * A class model: one output channel per class, in this order; the mask holds the value of the
+   * most probable class per pixel. Absent: the cloud mask of output.cloudChannel (0/255/128).
+   */
+  classes?: CardClass[];
   /** saved-model only: the signature (default serving_default) and, when it has several, the input and output to use. */
   signature?: { name: string; input?: string; output?: string };
   licence?: string;
@@ -42,9 +67,12 @@ export interface SegmentationModel {
   readonly backend: BackendName;
   /** predict() calls worth keeping in flight at once (1 where the engine holds the event loop). */
   readonly parallelism: number;
+  /** Values per pixel predict() returns: 1 (the cloud probability) or the card's class count. */
+  readonly outputChannels: number;
   /**
    * Runs the model on `count` tiles of size height x width x bands (NHWC, float32, already scaled)
-   * and returns the cloud probability per pixel, count x height x width.
+   * and returns, per pixel, the cloud probability (count x height x width) or, for a class model,
+   * each class's probability (count x height x width x classes, channels last).
    */
   predict(tiles: Float32Array, count: number, height: number, width: number): Promise<Float32Array>;
   dispose(): void;

@@ -114,6 +114,7 @@ export function withIdentity(model: SegmentationModel, identity: ModelIdentity):
     card: model.card,
     backend: model.backend,
     parallelism: model.parallelism,
+    outputChannels: model.outputChannels,
     predict: (tiles, count, height, width) => model.predict(tiles, count, height, width),
     dispose: () => model.dispose(),
   };

@@ -11,7 +11,9 @@ import { resolveScaling, toModelInput, validPixels, type ScalingOverride, type S
 
 export type { ScalingOverride } from '../imaging/scaling.js';
 import type { Georeference, Raster, Scaling } from '../imaging/types.js';
-import { segmentScene, thresholdMask, type SegmentOptions } from '../model/segment.js';
+import type { MaskLegend } from '../imaging/mask-values.js';
+import { maskRule, type MaskSummary } from '../model/mask-rule.js';
+import { applyMaskRule, segmentScene, type SegmentOptions } from '../model/segment.js';
 import type { SegmentationModel } from '../model/types.js';
 
 export interface SegmentRequest {
@@ -27,10 +29,14 @@ export interface SegmentRequest {
 export interface MaskResult {
   width: number;
   height: number;
-  /** MASK_VALUES (0 = clear, 255 = cloud, 128 = nodata), row-major. */
+  /** The mask, row-major: MASK_VALUES (0 clear, 255 cloud, 128 nodata) or class values (see legend). */
   mask: Uint8Array;
-  /** Cloud pixels over pixels with data. */
+  /** What the mask's bytes mean. */
+  legend: MaskLegend;
+  /** Cloud (and thin cloud) pixels over pixels with data. */
   cloudFraction: number;
+  /** Every class's share (class models), the shadow share, the pixels with data. */
+  summary: MaskSummary;
   georef: Georeference | null;
   scaling: Scaling;
   scalingSource: ScalingSource;
@@ -86,14 +92,17 @@ export async function segmentImage(
   const input = toModelInput(raster, scaling, card.bands.length);
   const t1 = performance.now();
   const { maxPixels: _maxPixels, ...segmentOptions } = limits;
-  const probability = await segmentScene(model, input, raster.width, raster.height, segmentOptions);
-  const { mask, cloudFraction } = thresholdMask(probability, card.threshold, valid);
+  const values = await segmentScene(model, input, raster.width, raster.height, segmentOptions);
+  const rule = maskRule(card);
+  const { mask, summary } = applyMaskRule(values, rule, valid);
   const t2 = performance.now();
   return {
     width: raster.width,
     height: raster.height,
     mask,
-    cloudFraction,
+    legend: rule.legend,
+    cloudFraction: summary.cloudFraction,
+    summary,
     georef: raster.georef,
     raster,
     scaling,

@@ -181,7 +181,9 @@ export async function segmentSceneBands(
     width,
     height,
     mask: result.mask,
+    legend: result.legend,
     cloudFraction: result.cloudFraction,
+    summary: result.summary,
     georef: stack.georef,
     scaling: { scale: [...scene.reflectance.scale], offset: [...scene.reflectance.offset] },
     // The scene's own conversion is neither an override nor a file's; the event's `reflectance` says which.

@@ -4,7 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromFile } from 'geotiff';
 import { loadModelFromDir, type LoadedModel } from '../../shared/model/load.js';
-import { segmentScene, thresholdMask } from '../../shared/model/segment.js';
+import { maskRule } from '../../shared/model/mask-rule.js';
+import { applyMaskRule, segmentScene } from '../../shared/model/segment.js';
 import { fixture, fixturesMissing } from '../support/fixtures.js';
 import { shippedModelDir } from '../support/model.js';
 
@@ -80,7 +81,7 @@ for (const scene of SCENES) {
     // A 256-pixel tile forces real tiling (and stitching) even on these small scenes.
     for (const tileSize of [model.card.tile.size, 256]) {
       const probability = await segmentScene(model, input, width, height, { tileSize });
-      const { mask, cloudFraction } = thresholdMask(probability, model.card.threshold);
+      const { mask, summary: { cloudFraction } } = applyMaskRule(probability, maskRule(model.card));
       let intersection = 0;
       let union = 0;
       let agree = 0;

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { CloudsegError } from '../../shared/errors.js';
 import { selectBackend } from '../../shared/engines/tfjs/backend.js';
 import { loadModelFromDir, type LoadedModel } from '../../shared/model/load.js';
-import { segmentScene, thresholdMask } from '../../shared/model/segment.js';
+import { maskRule } from '../../shared/model/mask-rule.js';
+import { applyMaskRule, segmentScene } from '../../shared/model/segment.js';
 import { dirManifestMd5, directoryManifest } from '../../shared/registry/dir-manifest.js';
 import { shippedModelDir } from '../support/model.js';
 
@@ -82,7 +83,7 @@ test('segmentScene: a tiled 1000x700 scene equals one whole-image pass', async (
     maxDiff = Math.max(maxDiff, Math.abs(tiled[i]! - whole[i]!));
     sum += whole[i]!;
   }
-  const { cloudFraction } = thresholdMask(whole, 0.5);
+  const { cloudFraction } = applyMaskRule(whole, maskRule({ name: 'm', threshold: 0.5 })).summary;
   console.log(`1000x700 tiled vs whole: max |diff| ${maxDiff}, mean probability ${(sum / tiled.length).toFixed(3)}, cloud ${cloudFraction.toFixed(3)}`);
   assert.ok(cloudFraction > 0.05 && cloudFraction < 0.95, 'the scene exercises both classes');
   // Tiles sit on the model's 8-pixel pooling grid and every stitched pixel is >= 32 px from a seam
@@ -142,11 +143,17 @@ test('segmentScene rejects input that does not match the card', async () => {
   await assert.rejects(segmentScene(model, new Float32Array(0), 0, 0), isCode('CORRUPT_IMAGE'));
 });
 
-test('thresholdMask: 0/255 above the threshold, cloud fraction, NaN is clear', () => {
-  const { mask, cloudFraction } = thresholdMask(Float32Array.from([0, 0.5, 0.51, 1, Number.NaN]), 0.5);
-  assert.deepEqual([...mask], [0, 0, 255, 255, 0]);
-  assert.equal(cloudFraction, 0.4);
-  assert.deepEqual(thresholdMask(new Float32Array(0), 0.5), { mask: new Uint8Array(0), cloudFraction: 0 });
+test('the cloud mask rule: 0/255 above the threshold, nodata where invalid, cloud fraction; NaN is INFERENCE_FAILED', () => {
+  const rule = maskRule({ name: 'm', threshold: 0.5 });
+  const { mask, summary } = applyMaskRule(Float32Array.from([0, 0.5, 0.51, 1, 0.9]), rule, Uint8Array.from([1, 1, 1, 1, 0]));
+  assert.deepEqual([...mask], [0, 0, 255, 255, 128]);
+  assert.equal(summary.cloudFraction, 0.5);
+  assert.equal(summary.classes, null);
+  assert.deepEqual(applyMaskRule(new Float32Array(0), rule).mask, new Uint8Array(0));
+  // A model that computes NaN must not pass for a clear sky.
+  assert.throws(() => applyMaskRule(Float32Array.from([0.1, Number.NaN]), rule), isCode('INFERENCE_FAILED'));
+  // ...but a NaN under nodata is never read.
+  assert.equal(applyMaskRule(Float32Array.from([0.1, Number.NaN]), rule, Uint8Array.from([1, 0])).mask[1], 128);
 });
 
 test('loading failures are typed: missing directory, card and model disagreeing on bands', async () => {

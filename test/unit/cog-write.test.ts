@@ -1,6 +1,7 @@
 // The mask COG read back with geotiff.js at every level (pixels, tiles, nodata, georeference, tags),
 // its byte layout checked against what GDAL's COG driver writes, the mode overviews checked against
 // a brute-force mode, and encodeMasks' quick-look rule (PNG scale, COG always written above it).
+import { CLOUD_LEGEND } from '../../shared/imaging/mask-values.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { fromArrayBuffer, type GeoTIFFImage } from 'geotiff';
@@ -212,7 +213,9 @@ describe('encodeMasks: PNG full size or quick-look, COG', () => {
     width,
     height,
     mask: patternMask(width, height),
+    legend: CLOUD_LEGEND,
     cloudFraction: 0.5,
+    summary: { validPixels: width * height, cloudFraction: 0.5, shadowFraction: null, classes: null },
     georef,
     scaling: { scale: [1], offset: [0] },
     scalingSource: 'default',

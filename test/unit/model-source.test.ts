@@ -10,6 +10,7 @@ function fakeModel(md5: string, disposed: string[]): SegmentationModel {
     card: {} as SegmentationModel['card'],
     backend: 'cpu',
     parallelism: 1,
+    outputChannels: 1,
     predict: async () => new Float32Array(0),
     dispose: () => disposed.push(md5),
   };
