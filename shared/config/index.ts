@@ -12,7 +12,7 @@ import { RESOURCE_ENV, RESOURCE_NAMES } from './resource-names.js';
 export { RESOURCE_NAMES, RESOURCE_ENV } from './resource-names.js';
 export { projectRoot } from './project-root.js';
 
-export const INFERENCE_BACKENDS = ['auto', 'onnxruntime', 'tfjs-node', 'wasm', 'cpu'] as const;
+export const INFERENCE_BACKENDS = ['auto', 'onnxruntime', 'tfjs-node', 'wasm', 'tfjs-wasm', 'cpu'] as const;
 export type InferenceBackendChoice = (typeof INFERENCE_BACKENDS)[number];
 
 const MiB = 1024 * 1024;

@@ -1,6 +1,7 @@
-// Chooses the engine for a model: `auto` tries ONNX Runtime (native, threads off the event loop),
-// then tfjs-node (native TensorFlow where it installs), then TF.js on wasm; every step it skips is
-// logged with the reason. An engine named explicitly either loads or fails.
+// Chooses the engine for a model: `auto` tries ONNX Runtime natively (threads off the event loop),
+// then tfjs-node (native TensorFlow where it installs), then ONNX Runtime on WebAssembly, then TF.js
+// on WebAssembly (for a graph the exporter cannot convert); every step it skips is logged with the
+// reason. An ONNX model runs on ONNX Runtime only. An engine named explicitly either loads or fails.
 import { availableParallelism } from 'node:os';
 import { CloudsegError, isCloudsegError } from '../errors.js';
 import type { BackendName } from '../model/types.js';
@@ -32,23 +33,42 @@ export function onnxThreading(options: Pick<EngineOptions, 'threads' | 'onnxLayo
 }
 
 export async function loadEngineNetwork(request: EngineLoadRequest, options: EngineOptions): Promise<EngineNetwork> {
-  const { logger } = request;
-  switch (options.choice) {
+  const { card } = request;
+  const choice = options.choice;
+  if (card.format === 'onnx' && choice !== 'auto' && choice !== 'onnxruntime' && choice !== 'wasm') {
+    throw new CloudsegError('BACKEND_UNAVAILABLE', `engine ${choice} is TF.js, which cannot run an ONNX model; use onnxruntime or wasm (ONNX Runtime on WebAssembly)`, {
+      details: { backend: choice },
+    });
+  }
+  if (choice !== 'auto') return logged(await loadOne(request, choice, options), options, request);
+  const order: BackendName[] = card.format === 'onnx' ? ['onnxruntime', 'wasm'] : ['onnxruntime', 'tfjs-node', 'wasm', 'tfjs-wasm'];
+  const skipped: string[] = [];
+  for (const [i, engine] of order.entries()) {
+    const last = i === order.length - 1;
+    try {
+      const network = await loadOne(request, engine, options);
+      return logged(network, options, request, i === 0 ? 'auto: first choice' : `auto: ${skipped.join('; ')}`);
+    } catch (err) {
+      if (last || !fallsBack(err)) throw err;
+      const reason = `${engine} unavailable (${isCloudsegError(err) ? err.code : 'error'}: ${(err as Error).message.slice(0, 200)})`;
+      skipped.push(reason);
+      // tfjs-node is optional: its absence is the normal case and not worth a warning.
+      const log = engine === 'tfjs-node' ? request.logger?.info.bind(request.logger) : request.logger?.warn.bind(request.logger);
+      log?.({ err: { code: isCloudsegError(err) ? err.code : undefined, message: (err as Error).message }, model: card.name, engine, next: order[i + 1] }, `${engine} cannot run this model; trying ${order[i + 1]}`);
+    }
+  }
+  throw new CloudsegError('INTERNAL', 'no engine was tried');
+}
+
+function loadOne(request: EngineLoadRequest, engine: BackendName, options: EngineOptions): Promise<EngineNetwork> {
+  switch (engine) {
     case 'onnxruntime':
-      return logged(await loadOnnxRuntimeNetwork(request, onnxThreading(options)), options, request);
-    case 'auto':
-      try {
-        return logged(await loadOnnxRuntimeNetwork(request, onnxThreading(options)), options, request, 'auto: first choice');
-      } catch (err) {
-        if (!fallsBack(err)) throw err;
-        logger?.warn(
-          { err: { code: isCloudsegError(err) ? err.code : undefined, message: (err as Error).message }, model: request.card.name },
-          'onnxruntime cannot run this model; falling back to TF.js (several times slower)',
-        );
-      }
-      return logged(await loadTfjsNetwork(request, 'auto'), options, request, 'auto: onnxruntime unavailable for this model');
+      return loadOnnxRuntimeNetwork(request, onnxThreading(options), 'node');
+    case 'wasm':
+      // onnxruntime-web is single-threaded per session in Node: one session per core.
+      return loadOnnxRuntimeNetwork(request, onnxThreading({ ...options, onnxLayout: 'sessions' }), 'web');
     default:
-      return logged(await loadTfjsNetwork(request, options.choice), options, request);
+      return loadTfjsNetwork(request, engine);
   }
 }
 
@@ -68,7 +88,8 @@ async function loadTfjsNetwork(...args: Parameters<typeof import('./tfjs/network
 }
 
 function logged(network: EngineNetwork, options: EngineOptions, request: EngineLoadRequest, why?: string): EngineNetwork {
-  const threading = network.engine === 'onnxruntime' ? onnxThreading(options) : undefined;
+  const threading =
+    network.engine === 'onnxruntime' ? onnxThreading(options) : network.engine === 'wasm' ? onnxThreading({ ...options, onnxLayout: 'sessions' }) : undefined;
   request.logger?.info({ engine: network.engine, requested: options.choice, ...(why ? { why } : {}), ...(threading ? { threading } : {}) }, 'inference engine selected');
   return network;
 }

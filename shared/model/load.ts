@@ -6,6 +6,7 @@ import { CloudsegError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { dirManifestMd5, directoryManifest } from '../registry/dir-manifest.js';
 import { outputChannels, readModelCard } from './card.js';
+import { readOnnxModel } from './formats/onnx/index.js';
 import { readModelArtifacts, type ModelArtifacts } from './layers-artifacts.js';
 import type { SegmentationModel } from './types.js';
 
@@ -35,8 +36,13 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions): 
   if (!Number.isInteger(options.batchTiles) || options.batchTiles < 1) {
     throw new CloudsegError('CONFIG_INVALID', `batchTiles must be a positive integer, got ${options.batchTiles}`);
   }
-  const card = await readModelCard(dir);
+  const written = await readModelCard(dir);
   const md5 = dirManifestMd5(await directoryManifest(dir));
+  // An ONNX graph is read and checked against the card before any engine: its problems are the
+  // model's, the same on every engine, and say so by name.
+  const onnx = written.format === 'onnx' ? await readOnnxModel(dir, written) : null;
+  // A graph that takes one tile size only gets every tile padded up to it.
+  const card = onnx?.plan.fixedSize ? { ...written, sizeMultiple: onnx.plan.fixedSize } : written;
   let artifacts: Promise<ModelArtifacts> | undefined;
   const network = await loadEngineNetwork(
     {
@@ -44,6 +50,10 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions): 
       card,
       md5,
       artifacts: () => (artifacts ??= readModelArtifacts(dir, card.modelFile)),
+      onnxModel: async () => {
+        if (!onnx) throw new CloudsegError('INTERNAL', `the model in ${dir} is ${card.format}, not onnx`);
+        return onnx;
+      },
       batchTiles: options.batchTiles,
       ...(options.logger ? { logger: options.logger } : {}),
     },

@@ -4,8 +4,12 @@
 import type { ModelIdentity } from '../contracts/result-event.js';
 import type { ClassKind } from '../imaging/mask-values.js';
 
-/** The engines a model can run on: ONNX Runtime, or TF.js on one of its backends. */
-export const BACKEND_NAMES = ['onnxruntime', 'tfjs-node', 'wasm', 'cpu'] as const;
+/**
+ * The engines a model can run on: ONNX Runtime natively (`onnxruntime`) or on WebAssembly
+ * (`wasm`, onnxruntime-web: any ONNX graph, about twice TF.js wasm's speed), or TF.js on one of its
+ * backends (`tfjs-node` native TensorFlow, `tfjs-wasm`, `cpu`) for graphs the exporter cannot convert.
+ */
+export const BACKEND_NAMES = ['onnxruntime', 'tfjs-node', 'wasm', 'tfjs-wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface ScalingPreset {

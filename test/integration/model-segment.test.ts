@@ -219,6 +219,6 @@ test('cpu backend (only on request) agrees with wasm on a small tile', async () 
     assert.equal(cpuModel.identity.md5, model.identity.md5);
   } finally {
     cpuModel.dispose();
-    await selectBackend('wasm');
+    await selectBackend('tfjs-wasm');
   }
 });

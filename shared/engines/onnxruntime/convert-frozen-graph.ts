@@ -5,10 +5,10 @@
 // to ONNX's NCHW, which ONNX Runtime's transpose optimizer cancels between neighbours. TF's int32
 // shape arithmetic runs in int64, ONNX's shape type. An op without a converter is
 // MODEL_EXPORT_UNSUPPORTED naming it.
+import { addOutputHead, type HeadCard } from './output-head.js';
 import { CloudsegError } from '../../errors.js';
 import type { FrozenGraph, FrozenNode, TensorRef } from '../../model/saved-model/frozen-graph.js';
 import type { AttrValue } from '../../model/saved-model/tf-protos.js';
-import type { ModelCard } from '../../model/types.js';
 import { INPUT_NAME, OUTPUT_NAME, type ExportedGraph } from './export-layers-model.js';
 import { OnnxGraphBuilder, type AttributeValue } from './onnx-graph.js';
 
@@ -132,7 +132,7 @@ const CONVERTERS: Record<string, Converter> = {
 export const CONVERTIBLE_OPS: readonly string[] = Object.keys(CONVERTERS);
 
 /** The ONNX graph of a frozen signature with the card's output head. */
-export function convertFrozenGraph(graph: FrozenGraph, head: Pick<ModelCard, 'output'>): ExportedGraph {
+export function convertFrozenGraph(graph: FrozenGraph, head: HeadCard): ExportedGraph {
   const [input] = graph.inputs;
   const [output] = graph.outputs;
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1 || !input || !output) {
@@ -186,17 +186,14 @@ export function convertFrozenGraph(graph: FrozenGraph, head: Pick<ModelCard, 'ou
   };
 
   const modelOutput = valueOf(output.tensor);
-  const channel = g.int64Tensor('cloud_channel', [head.output.cloudChannel], []);
-  let probability = g.op('Gather', [modelOutput.name, channel], 'cloud_channel', { axis: { int: 3 } });
-  // A linear head emits logits: the sigmoid turns them into the probability the threshold expects.
-  if (head.output.activation === 'linear') probability = g.op('Sigmoid', [probability], 'cloud_probability');
+  const { tensor: probability, dims } = addOutputHead(g, modelOutput.name, 3, head);
   g.rename(probability, g.reserve(OUTPUT_NAME));
   const channels = input.shape[3]! > 0 ? input.shape[3]! : null;
   const onnx = g.encode({
     graphName: `${graph.signature}`,
     docString: `converted by cloudseg from a SavedModel signature (${graph.producer})`,
     input: { name: INPUT_NAME, dims: ['n', 'h', 'w', channels ?? 'c'] },
-    output: { name: OUTPUT_NAME, dims: ['n', 'h', 'w'] },
+    output: { name: OUTPUT_NAME, dims },
   });
   return { onnx, inputChannels: channels, layerCounts: opCounts };
 }

@@ -2,13 +2,14 @@
 // serialises it, converts each layer with its weights, and adds the model card's output head, so
 // the registry keeps the TF.js model and ONNX Runtime runs the same network.
 // Graph contract: input `input` NHWC float32 [n, h, w, bands] (what the pipeline's tiles are),
-// output `probability` [n, h, w] (the card's cloud channel, through a sigmoid for a linear head).
+// output `probability` [n, h, w] (the card's cloud channel, through a sigmoid for a linear head),
+// or for a class model [n, h, w, classes] (through a softmax for a linear head).
 import { CloudsegError } from '../../errors.js';
 import type { ModelArtifacts } from '../../model/layers-artifacts.js';
-import type { ModelCard } from '../../model/types.js';
 import { convertLayer, unsupported, type LayerSpec } from './layer-converters.js';
 import { decodeWeights, type Weight } from './layers-weights.js';
 import { OnnxGraphBuilder } from './onnx-graph.js';
+import { addOutputHead, type HeadCard } from './output-head.js';
 
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'probability';
@@ -36,7 +37,7 @@ interface Topology {
   outputs: NodeRef[];
 }
 
-export function exportLayersModel(artifacts: ModelArtifacts, head: Pick<ModelCard, 'output'>): ExportedGraph {
+export function exportLayersModel(artifacts: ModelArtifacts, head: HeadCard): ExportedGraph {
   const topology = readTopology(artifacts.modelTopology);
   const weights = decodeWeights(artifacts.weightSpecs, artifacts.weightData);
   const g = new OnnxGraphBuilder();
@@ -84,10 +85,8 @@ export function exportLayersModel(artifacts: ModelArtifacts, head: Pick<ModelCar
   };
 
   const modelOutput = tensorOf(topology.outputs[0]!);
-  const channel = g.int64Tensor('cloud_channel', [head.output.cloudChannel], []);
-  let probability = g.op('Gather', [modelOutput, channel], 'cloud_channel', { axis: { int: 1 } });
-  // A linear head emits logits: the sigmoid turns them into the probability the threshold expects.
-  if (head.output.activation === 'linear') probability = g.op('Sigmoid', [probability], 'cloud_probability');
+  const { tensor, dims } = addOutputHead(g, modelOutput, 1, head);
+  let probability = tensor;
   // An identity model (input straight to output) still needs a node that writes the public name.
   if (probability === nchwInput) probability = g.op('Identity', [probability], 'output');
   g.rename(probability, g.reserve(OUTPUT_NAME));
@@ -96,7 +95,7 @@ export function exportLayersModel(artifacts: ModelArtifacts, head: Pick<ModelCar
     graphName: topology.name || 'cloudseg',
     docString: 'exported by cloudseg from a TF.js Layers model',
     input: { name: INPUT_NAME, dims: ['n', 'h', 'w', channels ?? 'c'] },
-    output: { name: OUTPUT_NAME, dims: ['n', 'h', 'w'] },
+    output: { name: OUTPUT_NAME, dims },
   });
   return { onnx, inputChannels: channels, layerCounts };
 }

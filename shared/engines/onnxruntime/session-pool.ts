@@ -3,16 +3,20 @@
 // probabilities, so the event loop stays free while the cores infer.
 import { Worker } from 'node:worker_threads';
 import { CloudsegError } from '../../errors.js';
-import type { ReadyMessage, RunReply, RunRequest, ThreadInit } from './session-messages.js';
+import type { TensorIo } from '../tensor-io.js';
+import type { OnnxRuntimeKind, ReadyMessage, RunReply, RunRequest, ThreadInit } from './session-messages.js';
 
 export interface SessionPoolOptions {
-  onnx: Uint8Array;
+  runtime: OnnxRuntimeKind;
+  /** The graph in memory, or null when the native runtime reads it from `modelPath` (external data beside it). */
+  onnx: Uint8Array | null;
+  modelPath: string | null;
+  externalData: { path: string; data: Uint8Array }[];
   /** Threads, one session each. */
   sessions: number;
-  /** ONNX Runtime intra-op threads per session. */
+  /** Intra-op threads per session. */
   intraOpThreads: number;
-  inputName: string;
-  outputName: string;
+  io: TensorIo;
 }
 
 interface Job {
@@ -34,7 +38,7 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const THREAD_URL = new URL(`./session-thread${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
 
 function startThread(init: ThreadInit): Worker {
-  const options = { workerData: init, transferList: [init.onnx] };
+  const options = { workerData: init, transferList: [...(init.onnx ? [init.onnx] : []), ...init.externalData.map((f) => f.data)] };
   if (!FROM_SOURCE) return new Worker(THREAD_URL, options);
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(THREAD_URL.href)}); });`;
@@ -83,12 +87,15 @@ export class SessionPool {
   }
 
   private spawn(): Promise<void> {
+    const { runtime, onnx, modelPath, externalData, intraOpThreads, io } = this.options;
     const init: ThreadInit = {
+      runtime,
       // A copy per thread (a Buffer's slice() would share, and transferring would detach, its pool).
-      onnx: new Uint8Array(this.options.onnx).buffer,
-      intraOpThreads: this.options.intraOpThreads,
-      inputName: this.options.inputName,
-      outputName: this.options.outputName,
+      onnx: onnx ? new Uint8Array(onnx).buffer : null,
+      modelPath,
+      externalData: externalData.map((f) => ({ path: f.path, data: new Uint8Array(f.data).buffer })),
+      intraOpThreads,
+      io,
     };
     const worker = startThread(init);
     const slot: Slot = { worker, job: null, gone: false };
@@ -102,7 +109,7 @@ export class SessionPool {
             resolve();
             this.dispatch();
           } else {
-            reject(new CloudsegError('MODEL_LOAD_FAILED', `ONNX Runtime cannot create a session: ${message.message}`));
+            reject(new CloudsegError('MODEL_LOAD_FAILED', `ONNX Runtime (${this.options.runtime === 'web' ? 'WebAssembly' : 'native'}) cannot create a session: ${message.message}`));
             void worker.terminate();
           }
           return;
@@ -110,7 +117,7 @@ export class SessionPool {
         const job = slot.job;
         slot.job = null;
         if (job) {
-          if (message.ok) job.resolve(new Float32Array(message.probability));
+          if (message.ok) job.resolve(new Float32Array(message.values));
           else job.reject(new CloudsegError('INFERENCE_FAILED', `ONNX Runtime inference failed: ${message.message}`, { retryable: true }));
         }
         this.dispatch();

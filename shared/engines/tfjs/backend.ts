@@ -5,8 +5,8 @@ import { CloudsegError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import type { BackendName } from '../../model/types.js';
 
-/** The TF.js backends (every engine but ONNX Runtime). */
-export type TfjsBackendName = Exclude<BackendName, 'onnxruntime'>;
+/** The TF.js engines: native TensorFlow, TF.js's own WebAssembly backend, pure JS. */
+export type TfjsBackendName = Extract<BackendName, 'tfjs-node' | 'tfjs-wasm' | 'cpu'>;
 export type BackendChoice = 'auto' | TfjsBackendName;
 export type Tf = typeof import('@tensorflow/tfjs');
 
@@ -24,7 +24,7 @@ const selections = new Map<TfjsBackendName, Promise<SelectedBackend>>();
 
 /**
  * Makes `choice` the active TF.js backend and returns the tf module to use with it. 'auto' prefers
- * tfjs-node and falls back to wasm. A backend that was asked for by name and cannot load is
+ * tfjs-node and falls back to TF.js wasm. A backend that was asked for by name and cannot load is
  * BACKEND_UNAVAILABLE.
  */
 export async function selectBackend(choice: BackendChoice, logger?: Logger): Promise<SelectedBackend> {
@@ -33,7 +33,7 @@ export async function selectBackend(choice: BackendChoice, logger?: Logger): Pro
       return await activate('tfjs-node', logger);
     } catch (err) {
       logger?.info({ err: { message: (err as Error).message } }, 'tfjs-node not available, falling back to wasm');
-      return activate('wasm', logger);
+      return activate('tfjs-wasm', logger);
     }
   }
   return activate(choice, logger);
@@ -66,7 +66,7 @@ async function load(name: TfjsBackendName, logger?: Logger): Promise<SelectedBac
       logger?.info({ backend: name, native: true }, 'inference backend selected');
       return { tf, backend: name };
     }
-    case 'wasm': {
+    case 'tfjs-wasm': {
       try {
         await import('@tensorflow/tfjs-backend-wasm');
       } catch (err) {
@@ -104,7 +104,7 @@ async function use(tf: Tf, key: string, name: TfjsBackendName): Promise<void> {
 }
 
 function backendKey(name: TfjsBackendName): string {
-  return name === 'tfjs-node' ? 'tensorflow' : name;
+  return name === 'tfjs-node' ? 'tensorflow' : name === 'tfjs-wasm' ? 'wasm' : name;
 }
 
 function unavailable(name: TfjsBackendName, message: string, cause?: unknown): CloudsegError {
