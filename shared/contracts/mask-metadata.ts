@@ -23,6 +23,9 @@ export const MASK_METADATA_KEYS = {
   reflectance: 'cloudseg-reflectance',
   /** For a scene: the result event's `scene` as JSON (kind, id, the band objects and generations read). */
   scene: 'cloudseg-scene',
+  /** For a class model: the result event's `classes` as JSON (value, name, kind, fraction per class). */
+  classes: 'cloudseg-classes',
+  shadowFraction: 'cloudseg-shadow-fraction',
 } as const;
 
 /**

@@ -2,6 +2,7 @@
 // Users subscribe to it and filter on the message attributes `status` and `model`.
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
+import { CLASS_KINDS } from '../imaging/mask-values.js';
 import { SCALING_SOURCES } from '../imaging/scaling.js';
 import { REFLECTANCE_CONVERSIONS, REFLECTANCE_SOURCES, SCENE_KINDS } from '../scenes/types.js';
 import { ObjectRefSchema } from './batch.js';
@@ -61,6 +62,21 @@ export const ReflectanceSchema = z.object({
 });
 export type Reflectance = z.infer<typeof ReflectanceSchema>;
 
+/**
+ * The version of the result event's JSON Schema document: the minor grows with optional fields (a
+ * v1 consumer reads every event unchanged), the major with the `schema` id. 1.1: classes, shadowFraction.
+ */
+export const RESULT_SCHEMA_VERSION = '1.1.0';
+
+/** One class of a class model's mask and its share of the pixels with data. */
+export const ClassFractionSchema = z.object({
+  value: z.number().int().min(0).max(254),
+  name: z.string().min(1),
+  kind: z.enum(CLASS_KINDS),
+  fraction: z.number().min(0).max(1),
+});
+export type ClassFractionRecord = z.infer<typeof ClassFractionSchema>;
+
 export const ResultEventSchema = z.object({
   schema: z.literal(RESULT_SCHEMA_ID),
   status: z.enum(RESULT_STATUSES),
@@ -70,7 +86,7 @@ export const ResultEventSchema = z.object({
   model: ModelIdentitySchema,
   width: z.number().int().nonnegative().nullable(),
   height: z.number().int().nonnegative().nullable(),
-  /** Fraction of pixels classified as cloud, 0..1. */
+  /** Fraction of the pixels with data classified as cloud (for a class model: cloud and thin-cloud kinds), 0..1. */
   cloudFraction: z.number().min(0).max(1).nullable(),
   timingsMs: z.partialRecord(z.enum(STAGES), z.number().nonnegative()),
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),
@@ -80,8 +96,18 @@ export const ResultEventSchema = z.object({
   scene: SceneRefSchema.nullable().optional(),
   /** Filled for every succeeded item (scene or image); null otherwise. */
   reflectance: ReflectanceSchema.nullable().optional(),
+  /** A class model's mask: every class of the card with its share of the pixels with data. Absent for a cloud mask model. */
+  classes: z.array(ClassFractionSchema).nullable().optional(),
+  /** A class model's share of shadow-kind pixels among those with data. Absent for a cloud mask model. */
+  shadowFraction: z.number().min(0).max(1).nullable().optional(),
 });
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
+
+/** A class model's event fields from its mask's classes; nothing at all for a cloud mask model, whose events stay as they were. */
+export function classFields(from: { classes?: ClassFractionRecord[] | null; shadowFraction?: number | null }): Pick<ResultEvent, 'classes' | 'shadowFraction'> {
+  if (!from.classes) return {};
+  return { classes: from.classes, shadowFraction: from.shadowFraction ?? null };
+}
 
 /** Pub/Sub attributes of a result message, for subscription filters. */
 export function resultAttributes(event: ResultEvent): Record<string, string> {

@@ -2,7 +2,7 @@
 // probability (0 clear, 255 cloud), a class model takes its most probable class (the card's value).
 // One rule for the whole-image and the windowed paths, so their masks are equal.
 import { CloudsegError } from '../errors.js';
-import { CLOUD_KINDS, MASK_VALUES, type MaskLegend } from '../imaging/mask-values.js';
+import { CLOUD_KINDS, MASK_VALUES, type ClassKind, type MaskLegend } from '../imaging/mask-values.js';
 import { cardLegend, outputChannels } from './card.js';
 import type { ModelCard } from './types.js';
 
@@ -63,7 +63,7 @@ function nanOutput(model: string): CloudsegError {
 export interface ClassFraction {
   value: number;
   name: string;
-  kind: string;
+  kind: ClassKind;
   /** Pixels of the class over pixels with data. */
   fraction: number;
 }

@@ -24,7 +24,7 @@ import { readExistingMask, writeMaskIfNotNewer } from './mask-writer.js';
 import { maskNames } from './output-names.js';
 import { judgeExistingMask, type Provenance } from './provenance.js';
 import { CloudsegError } from '../errors.js';
-import type { Reflectance, SceneRef } from '../contracts/result-event.js';
+import { classFields, type Reflectance, type SceneRef } from '../contracts/result-event.js';
 import { describeSceneReading, sceneDescriptorKind } from '../scenes/describe-scene.js';
 import type { ObjectLocation } from '../scenes/types.js';
 import { encodeMasks, type MaskResult } from './segment-image.js';
@@ -129,6 +129,7 @@ async function outcomeOf(
       cloudFraction: done.cloudFraction,
       scene: done.scene,
       reflectance: done.reflectance,
+      ...classFields(done),
     });
   }
 
@@ -152,6 +153,7 @@ async function outcomeOf(
       height: segmentation.height,
       reflectance: read.reflectance,
       scene,
+      ...classFields({ classes: segmentation.summary.classes, shadowFraction: segmentation.summary.shadowFraction }),
     };
   } catch (err) {
     if (isRetryable(err)) throw err;
@@ -181,8 +183,10 @@ async function outcomeOf(
     cloudFraction: provenance.cloudFraction,
     scene: provenance.scene ?? null,
     reflectance: provenance.reflectance ?? null,
+    ...classFields(provenance),
   });
 }
+
 
 type Make = (status: ResultStatus, fields?: Partial<ResultEvent>) => ResultEvent;
 

@@ -2,7 +2,8 @@
 // It is what makes a redelivered item recognisable as done, and what users audit outputs by.
 import type { ObjectRef } from '../contracts/batch.js';
 import { MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
-import { ReflectanceSchema, SceneRefSchema, type ModelIdentity, type Reflectance, type SceneRef } from '../contracts/result-event.js';
+import { z } from 'zod';
+import { ClassFractionSchema, ReflectanceSchema, SceneRefSchema, type ClassFractionRecord, type ModelIdentity, type Reflectance, type SceneRef } from '../contracts/result-event.js';
 
 const KEYS = MASK_METADATA_KEYS;
 
@@ -16,6 +17,9 @@ export interface Provenance {
   reflectance?: Reflectance | null;
   /** The scene, when the input was a scene descriptor. */
   scene?: SceneRef | null;
+  /** A class model's classes with their shares, and its shadow share (absent for a cloud mask). */
+  classes?: ClassFractionRecord[] | null;
+  shadowFraction?: number | null;
 }
 
 export function provenanceMetadata(p: Provenance): Record<string, string> {
@@ -38,6 +42,8 @@ export function provenanceMetadata(p: Provenance): Record<string, string> {
     m[KEYS.reflectance] = JSON.stringify(p.reflectance);
   }
   if (p.scene) m[KEYS.scene] = JSON.stringify(p.scene);
+  if (p.classes) m[KEYS.classes] = JSON.stringify(p.classes);
+  if (p.shadowFraction !== undefined && p.shadowFraction !== null) m[KEYS.shadowFraction] = p.shadowFraction.toFixed(6);
   return m;
 }
 
@@ -56,6 +62,8 @@ export interface ExistingMask {
   writeId: string | null;
   reflectance: Reflectance | null;
   scene: SceneRef | null;
+  classes: ClassFractionRecord[] | null;
+  shadowFraction: number | null;
 }
 
 export function readProvenance(generation: string, metadata: Record<string, unknown> | undefined): ExistingMask {
@@ -83,6 +91,8 @@ export function readProvenance(generation: string, metadata: Record<string, unkn
     writeId: get(KEYS.writeId),
     reflectance: parsedJson(get(KEYS.reflectance), (v) => ReflectanceSchema.parse(v)),
     scene: parsedJson(get(KEYS.scene), (v) => SceneRefSchema.parse(v)),
+    classes: parsedJson(get(KEYS.classes), (v) => z.array(ClassFractionSchema).parse(v)),
+    shadowFraction: num(KEYS.shadowFraction),
   };
 }
 

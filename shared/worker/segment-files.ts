@@ -3,7 +3,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { RESULT_SCHEMA_ID, type ResultEvent } from '../contracts/result-event.js';
+import { classFields, RESULT_SCHEMA_ID, type ResultEvent } from '../contracts/result-event.js';
 import { CloudsegError, describeError, isRetryable } from '../errors.js';
 import type { SegmentationModel } from '../model/types.js';
 import { maskNames } from './output-names.js';
@@ -75,6 +75,7 @@ export async function segmentFile(model: SegmentationModel, path: string, option
       cloudFraction: segmentation.cloudFraction,
       scene,
       reflectance: read.reflectance,
+      ...classFields(segmentation.summary),
       timingsMs: {
         download,
         decode: segmentation.timingsMs.decode,
