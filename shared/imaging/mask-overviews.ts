@@ -1,7 +1,7 @@
-// Smaller versions of a cloud mask: the overview levels of the COG and the PNG quick-look of a big
+// Smaller versions of a mask: the overview levels of the COG and the PNG quick-look of a big
 // scene, each a factor 2 below the one before, by the mode of each 2x2 block (pure, no I/O).
 
-import { toMaskValue } from './mask-values.js';
+import { CLOUD_LEGEND, toMaskValue, type MaskLegend } from './mask-values.js';
 
 /** One resolution of a mask: row-major bytes, width x height. */
 export interface MaskLevel {
@@ -30,9 +30,13 @@ export const COG_TILE_SIDE = 512;
  * (a clear/cloud edge would become 128, i.e. nodata). Nodata is a class of its own, never a weight:
  * a block mostly nodata stays nodata, so the data's edge stays where it is at every level. Blocks cut
  * by an odd edge repeat their row/column, which gives the mode of the pixels that exist.
+ * A cloud mask's stray bytes count as cloud (toMaskValue); a class mask's bytes count as they are,
+ * since that folding would make every class but 0 and 128 a 255, which is a class mask's nodata.
  */
-export function halveMask(level: MaskLevel): MaskLevel {
+export function halveMask(level: MaskLevel, legend: MaskLegend = CLOUD_LEGEND): MaskLevel {
   const { width: w, height: h, data } = level;
+  // Identity for a class mask; a function rather than a branch per pixel keeps one loop for both.
+  const fold = legend.kind === 'cloud' ? toMaskValue : rawValue;
   const width = Math.ceil(w / 2);
   const height = Math.ceil(h / 2);
   const out = new Uint8Array(width * height);
@@ -44,10 +48,10 @@ export function halveMask(level: MaskLevel): MaskLevel {
       const left = 2 * x;
       const right = Math.min(left + 1, w - 1);
       out[row + x] = mode4(
-        toMaskValue(data[top + left]!),
-        toMaskValue(data[top + right]!),
-        toMaskValue(data[bottom + left]!),
-        toMaskValue(data[bottom + right]!),
+        fold(data[top + left]!),
+        fold(data[top + right]!),
+        fold(data[bottom + left]!),
+        fold(data[bottom + right]!),
       );
     }
   }
@@ -55,11 +59,11 @@ export function halveMask(level: MaskLevel): MaskLevel {
 }
 
 /** The overview levels of a mask (factor 2, 4, 8, ...) until one fits a single COG tile; none if it already does. */
-export function maskOverviews(full: MaskLevel, tileSide = COG_TILE_SIDE): MaskLevel[] {
+export function maskOverviews(full: MaskLevel, legend: MaskLegend = CLOUD_LEGEND, tileSide = COG_TILE_SIDE): MaskLevel[] {
   const levels: MaskLevel[] = [];
   let level = full;
   while (level.width > tileSide || level.height > tileSide) {
-    level = halveMask(level);
+    level = halveMask(level, legend);
     levels.push(level);
   }
   return levels;
@@ -73,17 +77,21 @@ export function quickLookScale(width: number, height: number, maxSide = QUICK_LO
 }
 
 /** The level of a mask at 1/scale (scale a power of two), halving as often as it takes. */
-export function maskAtScale(full: MaskLevel, scale: number): MaskLevel {
+export function maskAtScale(full: MaskLevel, scale: number, legend: MaskLegend = CLOUD_LEGEND): MaskLevel {
   let level = full;
-  for (let s = 1; s < scale; s *= 2) level = halveMask(level);
+  for (let s = 1; s < scale; s *= 2) level = halveMask(level, legend);
   return level;
 }
 
-// The mode of four class values, ties to the first (top-left). With three classes one value
-// always repeats, so the last line only runs for values outside MASK_VALUES.
+// The mode of four class values, ties to the first (top-left). A cloud mask has three values, so
+// one always repeats; four different classes (a class mask) keep the top-left one.
 function mode4(a: number, b: number, c: number, d: number): number {
   if (a === b || a === c || a === d) return a;
   if (b === c || b === d) return b;
   if (c === d) return c;
   return a;
+}
+
+function rawValue(value: number): number {
+  return value;
 }

@@ -118,15 +118,15 @@ export async function segmentImage(
  */
 export async function encodeMasks(segmentation: MaskResult, options: { geotiff: boolean }): Promise<EncodedMasks> {
   const t0 = performance.now();
-  const { mask, width, height, georef, tags } = segmentation;
+  const { mask, width, height, georef, tags, legend } = segmentation;
   const pngScale = quickLookScale(width, height);
   const wantCog = pngScale > 1 || (options.geotiff && georef !== null);
-  const overviews = wantCog ? maskOverviews({ width, height, data: mask }) : [];
+  const overviews = wantCog ? maskOverviews({ width, height, data: mask }, legend) : [];
   // overviews[k - 1] is the level 2^k below the mask; quickLookScale stops at or above one tile.
   const shown = pngScale === 1 ? { width, height, data: mask } : overviews[Math.log2(pngScale) - 1]!;
   const [png, geotiff] = await Promise.all([
-    encodeMaskPng(shown.data, shown.width, shown.height),
-    wantCog ? encodeMaskCog(mask, width, height, { georef, overviews, ...(tags ? { tags } : {}) }) : Promise.resolve(null),
+    encodeMaskPng(shown.data, shown.width, shown.height, legend),
+    wantCog ? encodeMaskCog(mask, width, height, { georef, overviews, legend, ...(tags ? { tags } : {}) }) : Promise.resolve(null),
   ]);
   return { png, pngScale, geotiff, encodeMs: performance.now() - t0 };
 }

@@ -1,6 +1,6 @@
 // Our mask COGs judged by GDAL, the field's reference: gdalinfo -json (size, CRS, geotransform,
-// nodata, overviews, block size, compression, metadata), GDAL's own COG validator with the full
-// leader/trailer check, and pixels read back by GDAL at full resolution and at every overview.
+// nodata, overviews, block size, compression, metadata, a class mask's colour table), GDAL's own COG
+// validator with the full leader/trailer check, and pixels read back by GDAL at every level.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { encodeMaskCog } from '../../shared/imaging/encode.js';
 import { halveMask, maskOverviews } from '../../shared/imaging/mask-overviews.js';
+import { CLASS_MASK_NODATA, type MaskLegend } from '../../shared/imaging/mask-values.js';
 import type { Georeference } from '../../shared/imaging/types.js';
 
 const run = promisify(execFile);
@@ -58,13 +59,47 @@ function sceneMask(width: number, height: number): Uint8Array {
   return out;
 }
 
+// A class mask as a card lists it: values with a gap, names with a space and an ampersand.
+const CLASS_LEGEND: MaskLegend = {
+  kind: 'classes',
+  nodata: CLASS_MASK_NODATA,
+  classes: [
+    { value: 0, name: 'clear', kind: 'clear', rgb: [34, 139, 34] },
+    { value: 1, name: 'thick cloud', kind: 'cloud', rgb: [255, 255, 255] },
+    { value: 2, name: 'thin cloud', kind: 'thin-cloud', rgb: [0, 191, 255] },
+    { value: 3, name: 'shadow', kind: 'shadow', rgb: [105, 105, 105] },
+    { value: 9, name: 'snow & ice', kind: 'snow', rgb: [255, 0, 255] },
+  ],
+};
+
+// The classes in bands of several widths, a nodata margin on the left and bottom.
+function classSceneMask(width: number, height: number): Uint8Array {
+  const values = CLASS_LEGEND.classes.map((c) => c.value);
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const nodata = x < 150 || y > height - 90;
+      out[y * width + x] = nodata ? CLASS_MASK_NODATA : values[((x >> 6) * 7 + (y >> 5) * 3) % values.length]!;
+    }
+  }
+  return out;
+}
+
 interface GdalInfo {
   size: [number, number];
   geoTransform?: number[];
   stac?: { 'proj:epsg'?: number };
   coordinateSystem?: { wkt: string };
   metadata: Record<string, Record<string, string>>;
-  bands: { block: [number, number]; type: string; noDataValue?: number; description?: string; overviews?: { size: [number, number] }[] }[];
+  bands: {
+    block: [number, number];
+    type: string;
+    noDataValue?: number;
+    description?: string;
+    colorInterpretation?: string;
+    colorTable?: { palette: string; count: number; entries: [number, number, number, number][] };
+    overviews?: { size: [number, number] }[];
+  }[];
 }
 
 describe('mask COG checked by GDAL', { skip: MISSING }, () => {
@@ -172,5 +207,45 @@ describe('mask COG checked by GDAL', { skip: MISSING }, () => {
     assert.deepEqual([items.MASK_VALUE_CLEAR, items.MASK_VALUE_CLOUD, items.MASK_VALUE_NODATA], ['0', '255', '128']);
     assert.match(meta.bands[0]!.description ?? '', /cloud mask/);
     assert.match(await validate(path), /is a valid cloud optimized GeoTIFF/);
+  });
+
+  it('a class mask: palette with the card colours, nodata 255, class names, class values at every level, valid', async () => {
+    const width = 1300;
+    const height = 900;
+    const mask = classSceneMask(width, height);
+    const tags = { CLOUDSEG_MODEL: 'classes-v1' };
+    const path = await save('classes.tif', await encodeMaskCog(mask, width, height, { georef: UTM36S, tags, legend: CLASS_LEGEND }));
+    const meta = await info(path);
+    const [band] = meta.bands;
+    assert.deepEqual([band!.type, band!.noDataValue, band!.colorInterpretation], ['Byte', 255, 'Palette']);
+    const table = band!.colorTable!;
+    assert.deepEqual([table.palette, table.count], ['RGB', 256]);
+    for (const c of CLASS_LEGEND.classes) assert.deepEqual(table.entries[c.value], [...c.rgb, 255], `colour of ${c.name}`);
+    assert.deepEqual(table.entries[5]!.slice(0, 3), [0, 0, 0], 'an unused entry is black');
+    const items = meta.metadata[''] ?? {};
+    for (const c of CLASS_LEGEND.classes) {
+      assert.equal(items[`CLASS_${c.value}`], c.name);
+      assert.equal(items[`CLASS_${c.value}_KIND`], c.kind);
+    }
+    assert.equal(items.CLOUDSEG_MODEL, 'classes-v1');
+    assert.equal(items.MASK_VALUE_CLOUD, undefined, 'no cloud-mask items');
+    assert.equal(band!.description, 'class mask (0 clear, 1 thick cloud, 2 thin cloud, 3 shadow, 9 snow & ice, 255 nodata)');
+    assert.deepEqual(band!.overviews?.map((o) => o.size), [[650, 450], [325, 225]]);
+    assert.equal(meta.metadata.IMAGE_STRUCTURE?.LAYOUT, 'COG');
+    const validation = await validate(path);
+    assert.match(validation, /is a valid cloud optimized GeoTIFF/);
+    assert.doesNotMatch(validation, /error|warning/i);
+    let level = { width, height, data: mask };
+    for (let i = 0; i <= 2; i++) {
+      if (i > 0) level = halveMask(level, CLASS_LEGEND);
+      const got = await gdalPixels(path, i);
+      assert.ok(Buffer.from(got).equals(Buffer.from(level.data)), `level ${i} pixels`);
+      assert.deepEqual([...new Set(got)].sort((a, b) => a - b), [0, 1, 2, 3, 9, 255], `level ${i} keeps every class and nodata`);
+    }
+    // gdallocationinfo gives the class value, not a colour
+    for (const [x, y] of [[200, 10], [300, 10], [700, 100], [10, 10], [1299, 899]] as const) {
+      const { stdout } = await run('gdallocationinfo', ['-valonly', path, String(x), String(y)]);
+      assert.equal(Number(stdout.trim()), mask[y * width + x], `pixel ${x},${y}`);
+    }
   });
 });
