@@ -1,5 +1,6 @@
 // `cloudseg eval`: a model on scenes with ground truth through the worker's per-image path;
-// writes metrics.json, confusion.txt and a plot per scene, prints the confusion table.
+// writes metrics.json, confusion.txt and a plot per scene, prints the confusion table (and, for a
+// class model, the per-class scores and the N x N matrix).
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/index.js';
 import { CloudsegError } from '../../shared/errors.js';
@@ -18,6 +19,7 @@ interface EvalOptions {
   tile?: number;
   overlap?: number;
   preset?: string;
+  labelMap?: string;
   plots: boolean;
   engine?: string;
 }
@@ -36,6 +38,10 @@ export function registerEval(program: Command): void {
     .option('--tile <px>', 'tile size (default: the card\'s)', num)
     .option('--overlap <px>', 'tile overlap (default: the card\'s)', num)
     .option('--preset <name>', 'scaling preset for every scene, beating the scenes\' own (e.g. landsat8-l1)')
+    .option(
+      '--label-map <spec>',
+      'class models: truth code -> class name or value of the card, e.g. 4:cloud,0:shadow,1-3:clear (a code may map to nodata), or a YAML/JSON file of that mapping; beats the scenes\' own labelMap',
+    )
     .option('--no-plots', 'skip the per-scene PNG plots')
     .addOption(engineOption())
     .action(async (opts: EvalOptions) => {
@@ -55,6 +61,9 @@ export function registerEval(program: Command): void {
       const scenes = opts.manifest
         ? await readSceneManifest(opts.manifest, opts.root ? { root: opts.root } : {})
         : await scenesFromFolders(opts.images!, opts.truth!);
+      // Parsed before the model loads: a typo in the map is one line, not a minute of loading first.
+      const { readLabelMapArgument } = await import('../../shared/model/label-map.js');
+      const labelMap = opts.labelMap !== undefined ? await readLabelMapArgument(opts.labelMap) : undefined;
       const { modelLoadOptions } = await import('../../shared/worker/model-source-from-config.js');
       const model = await loadModelFromDir(modelDir, modelLoadOptions(config, logger));
       try {
@@ -69,6 +78,7 @@ export function registerEval(program: Command): void {
           ...(opts.tile !== undefined ? { tileSize: opts.tile } : {}),
           ...(opts.overlap !== undefined ? { overlap: opts.overlap } : {}),
           ...(opts.preset ? { preset: opts.preset } : {}),
+          ...(labelMap ? { labelMap } : {}),
         });
         process.stdout.write(formatConfusionTable(report));
       } finally {

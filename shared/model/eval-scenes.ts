@@ -9,6 +9,7 @@ import { decodeImage } from '../imaging/decode.js';
 import { MASK_VALUES } from '../imaging/mask-values.js';
 import { encodeRasterGeoTiff, stackBands } from '../imaging/stack.js';
 import type { Raster } from '../imaging/types.js';
+import { labelMapFromObject, parseLabelMapText, type LabelMapSpec } from './label-map.js';
 import { detectTruthEncoding, TRUTH_ENCODINGS, truthCloudMask, type TruthEncoding } from './mask-encodings.js';
 import { readNpz } from './npz.js';
 
@@ -31,6 +32,8 @@ const SceneSchema = z
     truthNodata: z.number().int().min(0).max(65535).optional(),
     /** A scaling preset of the model card, given to the per-image path as object metadata. */
     preset: z.string().min(1).optional(),
+    /** Truth code -> class of a class model: `4:cloud,0:shadow,1-3:clear` or the same as a mapping (a cloud model reads truthEncoding). */
+    labelMap: z.union([z.string().min(1), z.record(z.string(), z.union([z.string(), z.number()]))]).optional(),
   })
   .superRefine((s, ctx) => {
     const sources = [s.image, s.bands, s.npz].filter((v) => v !== undefined).length;
@@ -46,8 +49,8 @@ const ManifestSchema = z.strictObject({
 
 export type EvalSceneSpec = z.infer<typeof SceneSchema>;
 
-/** A scene with every path made absolute. */
-export type EvalScene = EvalSceneSpec;
+/** A scene with every path made absolute and its label map parsed (checked against a card later). */
+export type EvalScene = Omit<EvalSceneSpec, 'labelMap'> & { labelMap?: LabelMapSpec };
 
 export async function readSceneManifest(path: string, options: { root?: string } = {}): Promise<EvalScene[]> {
   let raw: unknown;
@@ -71,8 +74,11 @@ export function parseSceneManifest(raw: unknown, manifestDir: string, where = 'm
     if (names.has(scene.name)) throw new CloudsegError('CONFIG_INVALID', `${where} invalid: scene name ${scene.name} appears twice`);
     names.add(scene.name);
     const at = (p: string) => resolve(root, p);
+    const { labelMap, ...rest } = scene;
+    const mapWhere = `${where} invalid: scenes.${scene.name}.labelMap`;
     return {
-      ...scene,
+      ...rest,
+      ...(labelMap !== undefined ? { labelMap: typeof labelMap === 'string' ? parseLabelMapText(labelMap, mapWhere) : labelMapFromObject(labelMap, mapWhere) } : {}),
       ...(scene.image ? { image: at(scene.image) } : {}),
       ...(scene.npz ? { npz: at(scene.npz) } : {}),
       ...(scene.truth ? { truth: at(scene.truth) } : {}),
@@ -118,11 +124,35 @@ export interface LoadedScene {
 
 export type SceneLoad = { scene: LoadedScene } | { skipped: string };
 
+/** A scene's image bytes and its truth as stored (codes of the dataset, not yet read as cloud or classes). */
+export interface RawScene {
+  bytes: Uint8Array;
+  fileName: string;
+  truthValues: ArrayLike<number>;
+  /** The truth value meaning "no label" (the scene's truthNodata, else the file's GDAL_NODATA). */
+  truthNodata: number | null;
+  /** Where the truth came from, for messages. */
+  truthWhere: string;
+  width: number;
+  height: number;
+}
+
+export type RawSceneLoad = { scene: RawScene } | { skipped: string };
+
 // Evaluation reads trusted local files; the limit only guards against absurd headers.
 const SCENE_MAX_PIXELS = 1 << 28;
 
 /** The scene's image restricted to `modelBands` (in that order) and its truth; skipped when a band is absent. */
 export async function loadScene(scene: EvalScene, modelBands: readonly string[]): Promise<SceneLoad> {
+  const loaded = await loadRawScene(scene, modelBands);
+  if ('skipped' in loaded) return loaded;
+  const { bytes, fileName, truthValues, truthNodata, truthWhere, width, height } = loaded.scene;
+  const { truth, truthEncoding, truthNodataPixels } = readTruth(truthValues, truthNodata, scene.truthEncoding, truthWhere);
+  return { scene: { bytes, fileName, truth, truthEncoding, truthNodataPixels, width, height } };
+}
+
+/** As loadScene, with the truth left as the dataset's codes (a class model maps them with a label map). */
+export async function loadRawScene(scene: EvalScene, modelBands: readonly string[]): Promise<RawSceneLoad> {
   let bytes: Uint8Array;
   let fileName: string;
   let truthValues: ArrayLike<number>;
@@ -179,8 +209,7 @@ export async function loadScene(scene: EvalScene, modelBands: readonly string[])
     width = probe.width;
     height = probe.height;
   }
-  const { truth, truthEncoding, truthNodataPixels } = readTruth(truthValues!, truthNodata, scene.truthEncoding, scene.truth ?? `${scene.npz}:${scene.maskKey}`);
-  return { scene: { bytes, fileName, truth, truthEncoding, truthNodataPixels, width, height } };
+  return { scene: { bytes, fileName, truthValues: truthValues!, truthNodata, truthWhere: scene.truth ?? `${scene.npz}:${scene.maskKey}`, width, height } };
 }
 
 /**
