@@ -49,9 +49,10 @@ export function planOnnxIo(graph: OnnxGraphDescription, card: PlanCard, label: s
     outputLayout = 'NHW';
     channels = 1;
   } else if (output.dims?.length === 4) {
-    // The same layout as the input when the dims allow it; a class count names the axis otherwise.
-    const fits = (axis: number) => output.dims![axis] === null || typeof output.dims![axis] === 'string' || wanted === null || output.dims![axis] === wanted;
-    outputLayout = fits(inputLayout === 'NCHW' ? 1 : 3) ? inputLayout : fits(inputLayout === 'NCHW' ? 3 : 1) ? other(inputLayout) : inputLayout;
+    // The input's layout, unless its channel axis is open and the other axis is fixed at the class count.
+    const own = output.dims[inputLayout === 'NCHW' ? 1 : 3];
+    const across = output.dims[inputLayout === 'NCHW' ? 3 : 1];
+    outputLayout = typeof own !== 'number' && typeof across === 'number' && (wanted === null || across === wanted) ? other(inputLayout) : inputLayout;
     const channelDim = output.dims[outputLayout === 'NCHW' ? 1 : 3];
     channels = typeof channelDim === 'number' ? channelDim : null;
   } else {
@@ -74,20 +75,31 @@ export function planOnnxIo(graph: OnnxGraphDescription, card: PlanCard, label: s
   };
 }
 
-/** The layout whose band axis holds `bands`; the card's word decides when both could. */
+/**
+ * The layout whose band axis holds `bands`. Exports fix the band axis and leave height and width
+ * dynamic, so a fixed axis 1 or 3 is the band axis; the card's word decides when nothing does.
+ */
 function pickLayout(dims: GraphDim[], bands: number, stated: TensorLayout | undefined, mismatch: () => Error): TensorLayout | null {
-  const open = (d: GraphDim) => d === null || typeof d === 'string';
-  const nchw = dims[1] === bands || open(dims[1]!);
-  const nhwc = dims[3] === bands || open(dims[3]!);
+  const fixed = (axis: 1 | 3) => typeof dims[axis] === 'number';
   if (stated) {
-    if (stated === 'NCHW' ? !nchw : !nhwc) throw mismatch();
+    const axis = stated === 'NCHW' ? 1 : 3;
+    if (fixed(axis) && dims[axis] !== bands) throw mismatch();
     return stated;
   }
-  const exactNchw = dims[1] === bands;
-  const exactNhwc = dims[3] === bands;
-  if (exactNchw !== exactNhwc) return exactNchw ? 'NCHW' : 'NHWC';
-  if (exactNchw && exactNhwc) return null;
-  if (!nchw && !nhwc) throw mismatch();
+  if (fixed(1) && fixed(3)) {
+    if (dims[1] === bands && dims[3] === bands) return null;
+    if (dims[1] === bands) return 'NCHW';
+    if (dims[3] === bands) return 'NHWC';
+    throw mismatch();
+  }
+  if (fixed(1)) {
+    if (dims[1] === bands) return 'NCHW';
+    throw mismatch();
+  }
+  if (fixed(3)) {
+    if (dims[3] === bands) return 'NHWC';
+    throw mismatch();
+  }
   return null;
 }
 
