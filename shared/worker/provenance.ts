@@ -43,7 +43,7 @@ export function provenanceMetadata(p: Provenance): Record<string, string> {
   }
   if (p.scene) m[KEYS.scene] = JSON.stringify(p.scene);
   if (p.classes) m[KEYS.classes] = JSON.stringify(p.classes);
-  if (p.shadowFraction !== undefined && p.shadowFraction !== null) m[KEYS.shadowFraction] = p.shadowFraction.toFixed(6);
+  if (p.shadowFraction !== undefined && p.shadowFraction !== null) m[KEYS.shadowFraction] = String(p.shadowFraction);
   return m;
 }
 
