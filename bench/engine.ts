@@ -1,8 +1,10 @@
-// One engine configuration, measured in a process of its own (so its peak RSS is its own): bare
-// inference on a real 512x512 tile (the first 512x512 sample, scaled as the worker scales it) with
-// as many calls in flight as the engine uses, then each sample scene through segmentScene.
-// Prints one `BENCH_RESULT {json}` line; writes the tile's probabilities for the agreement check.
-import { readFile, writeFile } from 'node:fs/promises';
+// One engine configuration on one model, measured in a process of its own (so its peak RSS is its
+// own): bare inference on a real 512x512 tile (the first 512x512 sample, scaled as the worker scales
+// it) with as many calls in flight as the engine uses, then each sample scene through segmentScene.
+// The model is the shipped one unless `--model-dir DIR` or `--onnx-fixture NAME` names another.
+// Prints one `BENCH_RESULT {json}` line; writes the tile's output (H x W x outputChannels) for the
+// agreement check.
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL_DIR } from '../shared/config/index.js';
 import type { EngineChoice, OnnxLayout } from '../shared/engines/index.js';
@@ -13,12 +15,15 @@ import { segmentScene } from '../shared/model/segment.js';
 import type { SegmentationModel } from '../shared/model/types.js';
 import { readSampleManifest } from '../infra/local/samples.js';
 import { shippedModelDir } from '../test/support/model.js';
+import { ONNX_FIXTURES, onnxModelDir, type OnnxFixture } from '../test/support/onnx-models.js';
 
 const { values } = parseArgs({
   options: {
     engine: { type: 'string' },
     layout: { type: 'string' },
     threads: { type: 'string' },
+    'model-dir': { type: 'string' },
+    'onnx-fixture': { type: 'string' },
     'probability-out': { type: 'string' },
     'seconds-per-config': { type: 'string', default: '4' },
   },
@@ -26,6 +31,10 @@ const { values } = parseArgs({
 
 export interface EngineResult {
   engine: string;
+  /** The card's name of the model measured. */
+  model: string;
+  /** Values per pixel in the probability output (1: cloud probability; n: one per class). */
+  outputChannels: number;
   layout: string | null;
   threads: number | null;
   loadMs: number;
@@ -48,8 +57,15 @@ process.on('uncaughtException', (err: Error & { code?: string }) => {
   process.exit(1);
 });
 
+const fixtureName = values['onnx-fixture'];
+if (fixtureName !== undefined && !(ONNX_FIXTURES as readonly string[]).includes(fixtureName)) {
+  throw new Error(`--onnx-fixture must be one of ${ONNX_FIXTURES.join(', ')}, got ${fixtureName}`);
+}
 const samples = await readSampleManifest();
-const modelDir = process.env.CLOUDSEG_MODEL_DIR ?? (await shippedModelDir().catch(() => DEFAULT_MODEL_DIR()));
+// A fixture is copied into a temporary model dir (with its card), removed at the end.
+const fixtureDir = fixtureName ? await onnxModelDir(fixtureName as OnnxFixture) : null;
+const modelDir =
+  fixtureDir ?? values['model-dir'] ?? process.env.CLOUDSEG_MODEL_DIR ?? (await shippedModelDir().catch(() => DEFAULT_MODEL_DIR()));
 const model = await loadModelFromDir(modelDir, { backend: engine, batchTiles: 1, ...(threads ? { threads } : {}), ...(layout ? { onnxLayout: layout } : {}) });
 
 const scenes = await Promise.all(samples.map(async (s) => ({ id: s.id, ...(await modelInput(model, s.imagePath)) })));
@@ -77,10 +93,14 @@ for (const scene of scenes) {
   sceneTimes.push({ id: scene.id, pixels: scene.width * scene.height, ms: performance.now() - t });
 }
 model.dispose();
+if (fixtureDir) await rm(fixtureDir, { recursive: true, force: true });
 
 const result: EngineResult = {
   engine: model.backend,
-  layout: model.backend === 'onnxruntime' ? (layout ?? 'intra-op') : null,
+  model: model.card.name,
+  outputChannels: model.outputChannels,
+  // wasm (onnxruntime-web) always runs one single-threaded session per thread.
+  layout: model.backend === 'onnxruntime' ? (layout ?? 'intra-op') : model.backend === 'wasm' ? 'sessions' : null,
   threads: threads ?? null,
   loadMs: model.loadMs,
   tiles,

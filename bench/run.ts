@@ -1,11 +1,13 @@
-// `npm run bench [-- --engine NAME] [--rounds N] [--seconds S] [--scene-only] [--scene-size PX]`:
-// every inference engine available here side by side on the same tile and scenes (ms per 512x512
-// tile, Mpixel/s, peak RSS, agreement with the wasm engine), then the whole local pipeline on the
-// default engine and on wasm (images/s, Mpixel/s, per-stage means, peak RSS), then what 1000
+// `npm run bench [-- --engine NAME] [--rounds N] [--seconds S] [--scene-only] [--engines-only] [--scene-size PX]`:
+// every inference engine available here side by side on the same tile and scenes, on the shipped
+// model and on the PyTorch-exported ONNX fixtures (ms per 512x512 tile, Mpixel/s, peak RSS, load
+// time, agreement with a reference engine), then the whole local pipeline on the default engine, on
+// onnxruntime-web and on TF.js wasm (images/s, Mpixel/s, per-stage means, peak RSS), then what 1000
 // 512x512 images cost on Cloud Functions at the Terraform worker's size, then one Sentinel-2-tile
 // sized scene (generated into a temp dir, 120 Mpx) through `cloudseg segment`'s windowed path (time,
 // peak RSS). Each configuration runs in its own process. Prints; asserts nothing.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import type { PipelineResult } from './pipeline.js';
 import type { SceneResult } from './scene.js';
 import { CLOUD_RUN_PRICES } from './prices.js';
 import { writeLandsatLikeBandSet } from './band-set.js';
+import { fixture, fixturesMissing } from '../test/support/fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +27,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '4' },
     'scene-only': { type: 'boolean', default: false },
+    // The engine tables only: no pipeline, cost, large scene or band set.
+    'engines-only': { type: 'boolean', default: false },
     'scene-size': { type: 'string', default: '10980' },
   },
 });
@@ -40,25 +45,66 @@ interface EngineConfig {
   label: string;
   engine: string;
   args: string[];
+  /** Measured on the ONNX fixtures too (TF.js engines cannot run an ONNX model; a second ONNX Runtime layout adds little). */
+  onnxModels: boolean;
 }
 
-// The default first (auto picks it), then the ONNX Runtime alternatives, then the TF.js engines.
+// The default first (auto picks it), then the ONNX Runtime alternatives (native, then WebAssembly),
+// then the TF.js engines. The 1-thread / 1-session lines compare per-core speed with TF.js wasm,
+// which uses one core.
 const ENGINE_CONFIGS: EngineConfig[] = [
-  { label: `onnxruntime, 1 session x ${cores} threads (default)`, engine: 'onnxruntime', args: ['--layout', 'intra-op'] },
-  { label: `onnxruntime, ${cores} sessions x 1 thread`, engine: 'onnxruntime', args: ['--layout', 'sessions'] },
-  { label: 'onnxruntime, 1 thread (per core)', engine: 'onnxruntime', args: ['--threads', '1'] },
-  { label: 'tfjs-node (native TensorFlow)', engine: 'tfjs-node', args: [] },
-  { label: 'tfjs wasm (SIMD, 1 core)', engine: 'wasm', args: [] },
-  { label: 'tfjs cpu (pure JS)', engine: 'cpu', args: [] },
+  { label: `onnxruntime, 1 session x ${cores} threads (default)`, engine: 'onnxruntime', args: ['--layout', 'intra-op'], onnxModels: true },
+  { label: `onnxruntime, ${cores} sessions x 1 thread`, engine: 'onnxruntime', args: ['--layout', 'sessions'], onnxModels: false },
+  { label: 'onnxruntime, 1 thread (per core)', engine: 'onnxruntime', args: ['--threads', '1'], onnxModels: true },
+  { label: `onnxruntime-web (wasm, ${cores} sessions x 1 thread)`, engine: 'wasm', args: [], onnxModels: true },
+  { label: 'onnxruntime-web (wasm, 1 session x 1 thread, per core)', engine: 'wasm', args: ['--threads', '1'], onnxModels: true },
+  { label: 'tfjs-node (native TensorFlow)', engine: 'tfjs-node', args: [], onnxModels: false },
+  { label: 'tfjs wasm (SIMD, 1 core)', engine: 'tfjs-wasm', args: [], onnxModels: false },
+  { label: 'tfjs cpu (pure JS)', engine: 'cpu', args: [], onnxModels: false },
 ];
+
+interface BenchModel {
+  name: string;
+  what: string;
+  /** engine.ts arguments that select the model. */
+  args: string[];
+  /** The config whose output the others are compared with. */
+  reference: EngineConfig;
+  /** Why the model cannot be measured here (its fixture is missing), or false. */
+  missing: string | false;
+}
+
+// The shipped TF.js Layers model (exported to ONNX in memory for ONNX Runtime; TF.js wasm is the
+// reference, the engine it was trained for), then the PyTorch exports, where no TF.js engine runs
+// and native ONNX Runtime is the reference.
+const BENCH_MODELS: BenchModel[] = [
+  { name: 'shipped', what: 'the shipped model (TF.js Layers; ONNX Runtime runs its in-memory ONNX export)', args: [], reference: ENGINE_CONFIGS.find((c) => c.engine === 'tfjs-wasm')!, missing: false },
+  ...(['ipluv-rgbi-torch', 'seed-unet-3class'] as const).map((name) => ({
+    name,
+    what: name === 'ipluv-rgbi-torch' ? `${name}.onnx (the same network exported by PyTorch)` : `${name}.onnx (3 classes, PyTorch)`,
+    args: ['--onnx-fixture', name],
+    reference: ENGINE_CONFIGS[0]!,
+    missing: onnxFixtureMissing(name),
+  })),
+];
+
+function onnxFixtureMissing(name: string): string | false {
+  const path = fixture('onnx', `${name}.onnx`);
+  return fixturesMissing() || (existsSync(path) ? false : `fixtures not found: no ${path} (set CLOUDSEG_FIXTURES)`);
+}
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
 print(`cloudseg benchmark: node ${process.version}, ${cores} cores, ${new Date().toISOString()}`);
 
 try {
-  if (!values['scene-only']) await enginesAndPipeline();
-  await largeScene();
-  await bandSet();
+  if (!values['scene-only']) {
+    const engineRuns = await engines();
+    if (!values['engines-only']) await pipelineAndCost(engineRuns);
+  }
+  if (!values['engines-only']) {
+    await largeScene();
+    await bandSet();
+  }
 } finally {
   await rm(work, { recursive: true, force: true });
 }
@@ -116,41 +162,86 @@ function sceneTable(r: SceneResult, inputBytes: number): void {
   );
 }
 
-async function enginesAndPipeline(): Promise<void> {
-  // cpu is ~12x slower than wasm: measured only when asked for by name.
-  const configs = ENGINE_CONFIGS.filter((c) => (values.engine ? c.engine === values.engine : c.engine !== 'cpu'));
-  const engines: { config: EngineConfig; result: EngineResult | null; error: string | null; probability: Float32Array | null }[] = [];
-  for (const config of configs) {
-    const out = join(work, `${engines.length}.f32`);
-    const run = await child('engine.ts', [...config.args, '--engine', config.engine, '--probability-out', out, '--seconds-per-config', values.seconds!]);
-    const probability = run.result ? new Float32Array((await readFile(out)).buffer.slice(0)) : null;
-    engines.push({ config, result: run.result as EngineResult | null, error: run.error, probability });
+interface EngineRun {
+  model: BenchModel;
+  config: EngineConfig;
+  result: EngineResult | null;
+  error: string | null;
+  /** The tile's output, H x W x outputChannels. */
+  output: Float32Array | null;
+}
+
+// Every engine config on every model, one process each; one table, the models one after another.
+async function engines(): Promise<EngineRun[]> {
+  print('\nInference engines, the same real 512x512 tile and the 3 sample scenes (calls in flight = what each engine uses)');
+  const runs: EngineRun[] = [];
+  const skipped: string[] = [];
+  for (const model of BENCH_MODELS) {
+    if (model.missing) {
+      const line = `!!! SKIPPING ${model.name} (${model.what}): ${model.missing}`;
+      print(line);
+      skipped.push(line);
+      continue;
+    }
+    // cpu is ~12x slower than tfjs-wasm: measured only when asked for by name.
+    const configs = ENGINE_CONFIGS.filter(
+      (c) => (model.args.length === 0 || c.onnxModels) && (values.engine ? c.engine === values.engine : c.engine !== 'cpu'),
+    );
+    for (const config of configs) {
+      const out = join(work, `${runs.length}.f32`);
+      const run = await child('engine.ts', [...config.args, ...model.args, '--engine', config.engine, '--probability-out', out, '--seconds-per-config', values.seconds!]);
+      const output = run.result ? new Float32Array((await readFile(out)).buffer.slice(0)) : null;
+      runs.push({ model, config, result: run.result as EngineResult | null, error: run.error, output });
+    }
   }
 
-  print('\nInference engines, the same real 512x512 tile and the 3 sample scenes (calls in flight = what each engine uses)');
-  const reference = engines.find((e) => e.config.engine === 'wasm' && e.probability)?.probability ?? null;
-  const rows = engines.map(({ config, result, probability }) =>
-    result
-      ? [
-          config.label,
-          result.msPerTile.toFixed(0),
-          result.mpxPerSecond.toFixed(2),
-          (result.scenes.reduce((n, s) => n + s.pixels, 0) / 1e6 / (result.scenes.reduce((n, s) => n + s.ms, 0) / 1000)).toFixed(2),
-          result.peakRssMb.toFixed(0),
-          reference && probability ? maxAbsDiff(reference, probability).toExponential(1) : '-',
-          (result.loadMs / 1000).toFixed(2),
-        ]
-      : [config.label, 'unavailable'],
-  );
-  table(['engine', 'ms/tile', 'Mpx/s tile', 'Mpx/s scenes', 'peak RSS MB', 'max|p - wasm|', 'load s'], rows);
-  for (const { config, error } of engines) if (error) print(`  ${config.label}: ${firstLine(error)}`);
+  const rows: string[][] = [];
+  for (const model of BENCH_MODELS) {
+    if (model.missing) {
+      rows.push([model.name, '!!! SKIPPED: fixtures not found']);
+      continue;
+    }
+    const reference = runs.find((r) => r.model === model && r.config === model.reference)?.output ?? null;
+    for (const { config, result, output } of runs.filter((r) => r.model === model)) {
+      if (!result) {
+        rows.push([model.name, config.label, 'unavailable']);
+        continue;
+      }
+      const agreement = config === model.reference ? '(ref)' : reference && output ? maxAbsDiff(reference, output).toExponential(1) : '-';
+      rows.push([
+        model.name,
+        config.label,
+        result.msPerTile.toFixed(0),
+        result.mpxPerSecond.toFixed(2),
+        (result.scenes.reduce((n, s) => n + s.pixels, 0) / 1e6 / (result.scenes.reduce((n, s) => n + s.ms, 0) / 1000)).toFixed(2),
+        result.peakRssMb.toFixed(0),
+        result.loadMs.toFixed(0),
+        String(result.outputChannels),
+        agreement,
+      ]);
+    }
+  }
+  table(['model', 'engine', 'ms/tile', 'Mpx/s tile', 'Mpx/s scenes', 'peak RSS MB', 'load ms', 'out ch', 'max|diff| vs ref'], rows, 2);
+  for (const model of BENCH_MODELS.filter((m) => !m.missing)) {
+    const measured = runs.some((r) => r.model === model && r.config === model.reference && r.output);
+    print(`  ${model.name}: ${model.what}; ref = ${model.reference.label}${measured ? '' : ' (not measured in this run)'}`);
+  }
+  print('  max|diff| vs ref: largest difference over every output value of the tile (all classes for a multi-class model)');
+  for (const { model, config, error } of runs) if (error) print(`  ${model.name}, ${config.label}: ${firstLine(error)}`);
+  // Repeated under the table so a skip is not lost above it.
+  for (const line of skipped) print(line);
+  return runs;
+}
 
+async function pipelineAndCost(engineRuns: EngineRun[]): Promise<void> {
   print('\nWhole local pipeline: first flush -> last result event, flush every second;');
-print('emulator, local GCS server, flush and worker in functions-framework servers; stage times are means per image');
-  const pipelineEngines = values.engine ? [values.engine] : ['auto', 'wasm'];
+  print('emulator, local GCS server, flush and worker in functions-framework servers; stage times are means per image');
+  // auto (the default), then the WebAssembly fallbacks: onnxruntime-web, then TF.js wasm.
+  const pipelineEngines = values.engine ? [values.engine] : ['auto', 'wasm', 'tfjs-wasm'];
   const pipelines: { engine: string; result: PipelineResult | null; error: string | null }[] = [];
   for (const engine of pipelineEngines) {
-    const rounds = engine === 'wasm' || engine === 'cpu' ? String(Math.min(3, Number(values.rounds))) : values.rounds!;
+    // The WebAssembly engines run the shipped model at 0.1-0.25 Mpx/s on 2 cores (the engine table): a few rounds.
+    const rounds = engine === 'wasm' || engine === 'tfjs-wasm' || engine === 'cpu' ? String(Math.min(3, Number(values.rounds))) : values.rounds!;
     const run = await child('pipeline.ts', ['--rounds', rounds], { CLOUDSEG_INFERENCE_BACKEND: engine });
     pipelines.push({ engine, result: run.result as PipelineResult | null, error: run.error });
   }
@@ -160,7 +251,7 @@ print('emulator, local GCS server, flush and worker in functions-framework serve
     pipelines.map(({ engine, result }) =>
       result
         ? [
-            `${result.engine}${engine === 'auto' ? ' (auto)' : ''}`,
+            `${engineName(result.engine)}${engine === 'auto' ? ' (auto)' : ''}`,
             `${result.images} ${JSON.stringify(result.statuses)}`,
             result.imagesPerSecond.toFixed(2),
             result.mpxPerSecond.toFixed(2),
@@ -183,10 +274,10 @@ print('emulator, local GCS server, flush and worker in functions-framework serve
   const megapixels = (512 * 512) / 1e6;
   const costRows: string[][] = [];
   for (const { result } of pipelines) {
-    if (result) costRows.push([`pipeline on ${result.engine}`, `$${costOf(1000, megapixels / result.mpxPerSecond, cores, size).toFixed(4)}`]);
+    if (result) costRows.push([`pipeline on ${engineName(result.engine)}`, `$${costOf(1000, megapixels / result.mpxPerSecond, cores, size).toFixed(4)}`]);
   }
-  for (const { config, result } of engines) {
-    if (result) costRows.push([`inference only, ${config.label}`, `$${costOf(1000, result.msPerTile / 1000, cores, size).toFixed(4)}`]);
+  for (const { model, config, result } of engineRuns) {
+    if (result && model.name === 'shipped') costRows.push([`inference only, shipped model, ${config.label}`, `$${costOf(1000, result.msPerTile / 1000, cores, size).toFixed(4)}`]);
   }
   table(['what', 'USD per 1000 images'], costRows);
 }
@@ -221,6 +312,11 @@ function errorLine(text: string): string {
   return lines.find((l) => /Error|error|unavailable|cannot/i.test(l)) ?? lines.at(-1) ?? '(no output)';
 }
 
+// 'wasm' meant TF.js wasm before it meant onnxruntime-web: say which in the tables.
+function engineName(engine: string): string {
+  return engine === 'wasm' ? 'wasm (onnxruntime-web)' : engine;
+}
+
 function firstLine(text: string | null): string {
   return (text ?? '').split('\n')[0]!.slice(0, 160);
 }
@@ -232,9 +328,10 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
-function table(header: string[], rows: string[][]): void {
+// The first `textColumns` columns are left-aligned, the numbers after them right-aligned.
+function table(header: string[], rows: string[][], textColumns = 1): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   print(line(header));
   print(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) print(line(r));

@@ -2,10 +2,11 @@
 // activation its last op implies, a fixed tile size) joined with what the caller says (bands, class
 // names, threshold) and the lifecycle params (presets, tiling). Pure: every refusal happens here,
 // before anything is written, and the card is checked by the same parser and plan the worker uses.
+import { cardError, describeValue, graphError } from '../formats/onnx/graph-errors.js';
 import { stringify } from 'yaml';
 import { CloudsegError } from '../../errors.js';
 import { parseModelCard } from '../card.js';
-import { formatDims, planOnnxIo, type OnnxGraphDescription, type OnnxIoPlan } from '../formats/onnx/index.js';
+import { planOnnxIo, type OnnxGraphDescription, type OnnxIoPlan } from '../formats/onnx/index.js';
 import type { GraphValue } from '../formats/onnx/describe-graph.js';
 import type { LifecycleParams } from '../lifecycle-params.js';
 import type { CardClass, ModelCard, TensorLayout } from '../types.js';
@@ -78,7 +79,7 @@ export function cardFromGraph(graph: OnnxGraphDescription, request: OnnxCardRequ
   const plan = planOnnxIo(graph, card, label);
   // The plan reads an open output axis as whatever fits; the import's reading must be the one it uses.
   if (plan.io.outputLayout !== 'NHW' && plan.io.outputLayout !== layout) {
-    throw cardError('classes', `output ${describe(output)} would be read as ${plan.io.outputLayout} while input ${describe(input)} is ${layout}; export the output in the input's layout`);
+    throw cardError('classes', `output ${describeValue(output)} would be read as ${plan.io.outputLayout} while input ${describeValue(input)} is ${layout}; export the output in the input's layout`);
   }
   return { card, yaml, plan };
 }
@@ -109,10 +110,10 @@ function checkRequest(request: OnnxCardRequest): void {
 function imageInput(graph: OnnxGraphDescription, label: string): GraphValue & { dims: NonNullable<GraphValue['dims']> } {
   const [input] = graph.inputs;
   if (graph.inputs.length !== 1 || !input) {
-    throw graphError(label, `it has ${graph.inputs.length} inputs (${graph.inputs.map(describe).join(', ') || 'none'}); cloudseg feeds one image`);
+    throw graphError(label, `it has ${graph.inputs.length} inputs (${graph.inputs.map(describeValue).join(', ') || 'none'}); cloudseg feeds one image`);
   }
   if (!input.dims || input.dims.length !== 4) {
-    throw graphError(label, `its input ${describe(input)} is not of rank 4; an image model takes [n, bands, h, w] (NCHW) or [n, h, w, bands] (NHWC)`);
+    throw graphError(label, `its input ${describeValue(input)} is not of rank 4; an image model takes [n, bands, h, w] (NCHW) or [n, h, w, bands] (NHWC)`);
   }
   return input as GraphValue & { dims: NonNullable<GraphValue['dims']> };
 }
@@ -127,24 +128,24 @@ function resolveLayout(input: GraphValue & { dims: NonNullable<GraphValue['dims'
   const mismatch = (layouts: TensorLayout[]) =>
     cardError(
       'bands',
-      `--bands lists ${bands.length} band${bands.length === 1 ? '' : 's'} (${bands.join(', ')}) but input ${describe(input)} takes ${layouts.map((l) => `${at(l)} (axis ${bandAxis(l)}, ${l})`).join(' or ')}`,
+      `--bands lists ${bands.length} band${bands.length === 1 ? '' : 's'} (${bands.join(', ')}) but input ${describeValue(input)} takes ${layouts.map((l) => `${at(l)} (axis ${bandAxis(l)}, ${l})`).join(' or ')}`,
     );
   if (stated) {
     if (fixed(stated) && at(stated) !== bands.length) throw mismatch([stated]);
     const other = stated === 'NCHW' ? 'NHWC' : 'NCHW';
     if (!fixed(stated) && fixed(other)) {
-      throw cardError('input.layout', `--layout ${stated} but input ${describe(input)} fixes axis ${bandAxis(other)} (${at(other)}) and leaves axis ${bandAxis(stated)} open: it is ${other}`);
+      throw cardError('input.layout', `--layout ${stated} but input ${describeValue(input)} fixes axis ${bandAxis(other)} (${at(other)}) and leaves axis ${bandAxis(stated)} open: it is ${other}`);
     }
     return stated;
   }
   const candidates = (['NCHW', 'NHWC'] as const).filter(fixed);
   if (candidates.length === 0) {
-    throw new CloudsegError('CONFIG_INVALID', `input ${describe(input)} fixes neither axis 1 nor axis 3, so its band axis is unknown: say --layout NCHW or --layout NHWC`);
+    throw new CloudsegError('CONFIG_INVALID', `input ${describeValue(input)} fixes neither axis 1 nor axis 3, so its band axis is unknown: say --layout NCHW or --layout NHWC`);
   }
   const fitting = candidates.filter((l) => at(l) === bands.length);
   if (fitting.length === 0) throw mismatch(candidates);
   if (fitting.length === 2) {
-    throw new CloudsegError('CONFIG_INVALID', `input ${describe(input)} has ${bands.length} on both axis 1 and axis 3: say --layout NCHW or --layout NHWC`);
+    throw new CloudsegError('CONFIG_INVALID', `input ${describeValue(input)} has ${bands.length} on both axis 1 and axis 3: say --layout NCHW or --layout NHWC`);
   }
   return fitting[0]!;
 }
@@ -153,7 +154,7 @@ function checkSeedInput(seed: SeedParams | undefined, bands: string[], input: Gr
   if (!seed || seed.inChannels === null) return;
   const graphBands = input.dims[bandAxis(layout)];
   if (typeof graphBands === 'number' && seed.inChannels !== graphBands) {
-    throw new CloudsegError('CONFIG_INVALID', `${seed.where} says model.in_channels ${seed.inChannels} but input ${describe(input)} takes ${graphBands} (${layout}); is it the params of another model?`);
+    throw new CloudsegError('CONFIG_INVALID', `${seed.where} says model.in_channels ${seed.inChannels} but input ${describeValue(input)} takes ${graphBands} (${layout}); is it the params of another model?`);
   }
   if (seed.inChannels !== bands.length) {
     throw new CloudsegError('CONFIG_INVALID', `${seed.where} says model.in_channels ${seed.inChannels} but --bands lists ${bands.length} (${bands.join(', ')})`);
@@ -172,12 +173,12 @@ function resolveClasses(request: OnnxCardRequest, output: GraphValue, channels: 
   const { classes, seed } = request;
   const seedClasses = seed?.nClasses ?? null;
   if (seed && seedClasses !== null && channels !== null && seedClasses !== channels) {
-    throw new CloudsegError('CONFIG_INVALID', `${seed.where} says model.n_classes ${seedClasses} but output ${describe(output)} has ${channels} channel${channels === 1 ? '' : 's'}; is it the params of another model?`);
+    throw new CloudsegError('CONFIG_INVALID', `${seed.where} says model.n_classes ${seedClasses} but output ${describeValue(output)} has ${channels} channel${channels === 1 ? '' : 's'}; is it the params of another model?`);
   }
   if (classes) {
     const list = `${classes.length} class${classes.length === 1 ? '' : 'es'} (${classes.map((c) => c.name).join(', ')})`;
     if (channels !== null && channels !== classes.length) {
-      throw cardError('classes', `--classes names ${list} but output ${describe(output)} has ${channels} channel${channels === 1 ? '' : 's'}`);
+      throw cardError('classes', `--classes names ${list} but output ${describeValue(output)} has ${channels} channel${channels === 1 ? '' : 's'}`);
     }
     if (seed && seedClasses !== null && seedClasses !== classes.length) {
       throw new CloudsegError('CONFIG_INVALID', `--classes names ${list} but ${seed.where} says model.n_classes ${seedClasses}`);
@@ -193,7 +194,7 @@ function resolveClasses(request: OnnxCardRequest, output: GraphValue, channels: 
   // Class names are never guessed: a wrong order or kind would mislabel every mask without a sound.
   const count = seedClasses ?? channels;
   if (count !== null && count > 1) {
-    const why = seedClasses !== null && seed ? `${seed.where} says model.n_classes ${seedClasses}` : `output ${describe(output)} has ${count} channels`;
+    const why = seedClasses !== null && seed ? `${seed.where} says model.n_classes ${seedClasses}` : `output ${describeValue(output)} has ${count} channels`;
     throw new CloudsegError('CONFIG_INVALID', `${why}: name the classes in channel order with --classes name[:kind],... (e.g. --classes clear,cloud,shadow)`);
   }
   return null;
@@ -205,14 +206,3 @@ function fixedSide(input: GraphValue & { dims: NonNullable<GraphValue['dims']> }
   return typeof h === 'number' && h === w ? h : null;
 }
 
-function describe(v: GraphValue): string {
-  return `${v.name} ${formatDims(v.dims)}`;
-}
-
-function graphError(label: string, why: string): CloudsegError {
-  return new CloudsegError('MODEL_LOAD_FAILED', `${label} cannot serve as a segmentation model: ${why}`);
-}
-
-function cardError(field: string, message: string): CloudsegError {
-  return new CloudsegError('MODEL_CARD_INVALID', `${field}: ${message}`, { details: { fields: [field] } });
-}

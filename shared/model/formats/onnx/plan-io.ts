@@ -5,7 +5,8 @@
 import type { TensorIo } from '../../../engines/tensor-io.js';
 import { CloudsegError } from '../../../errors.js';
 import type { ModelCard, TensorLayout } from '../../types.js';
-import { formatDims, type GraphDim, type GraphValue, type OnnxGraphDescription } from './describe-graph.js';
+import type { GraphDim, GraphValue, OnnxGraphDescription } from './describe-graph.js';
+import { cardError, describeValue, graphError } from './graph-errors.js';
 
 export interface OnnxIoPlan {
   io: TensorIo;
@@ -20,27 +21,27 @@ type PlanCard = Pick<ModelCard, 'bands' | 'classes' | 'output' | 'tile' | 'input
 export function planOnnxIo(graph: OnnxGraphDescription, card: PlanCard, label: string): OnnxIoPlan {
   const bands = card.bands.length;
   if (graph.inputs.length !== 1) {
-    throw graphError(label, `it has ${graph.inputs.length} inputs (${graph.inputs.map(describe).join(', ') || 'none'}); cloudseg feeds one float32 image [n, ${bands}, h, w] or [n, h, w, ${bands}]`);
+    throw graphError(label, `it has ${graph.inputs.length} inputs (${graph.inputs.map(describeValue).join(', ') || 'none'}); cloudseg feeds one float32 image [n, ${bands}, h, w] or [n, h, w, ${bands}]`);
   }
   const input = graph.inputs[0]!;
   if (input.elemType !== 'float') {
-    throw graphError(label, `its input ${describe(input)} is ${input.elemType}; cloudseg feeds float32 reflectance (export the model with a float input)`);
+    throw graphError(label, `its input ${describeValue(input)} is ${input.elemType}; cloudseg feeds float32 reflectance (export the model with a float input)`);
   }
   if (!input.dims || input.dims.length !== 4) {
-    throw graphError(label, `its input ${describe(input)} is not of rank 4; an image model takes [n, ${bands}, h, w] (NCHW) or [n, h, w, ${bands}] (NHWC)`);
+    throw graphError(label, `its input ${describeValue(input)} is not of rank 4; an image model takes [n, ${bands}, h, w] (NCHW) or [n, h, w, ${bands}] (NHWC)`);
   }
   const inputLayout = pickLayout(input.dims, bands, card.input?.layout, () =>
-    cardError('bands', `the card lists ${bands} bands (${card.bands.join(', ')}) but input ${describe(input)} has ${bands} on neither axis 1 (NCHW) nor axis 3 (NHWC)`),
+    cardError('bands', `the card lists ${bands} bands (${card.bands.join(', ')}) but input ${describeValue(input)} has ${bands} on neither axis 1 (NCHW) nor axis 3 (NHWC)`),
   ) ?? ambiguous(input, label);
   const [batch, height, width] = inputLayout === 'NCHW' ? [input.dims[0], input.dims[2], input.dims[3]] : [input.dims[0], input.dims[1], input.dims[2]];
   if (typeof batch === 'number' && batch !== 1) {
-    throw graphError(label, `its input ${describe(input)} has a fixed batch of ${batch}; export it with a dynamic batch (or 1)`);
+    throw graphError(label, `its input ${describeValue(input)} has a fixed batch of ${batch}; export it with a dynamic batch (or 1)`);
   }
   const fixedSize = spatialSize(height ?? null, width ?? null, input, card.tile.size, label);
 
   // The first output is the segmentation (an export's auxiliary heads come after it).
   const output = graph.outputs[0]!;
-  if (output.elemType !== 'float') throw graphError(label, `its output ${describe(output)} is ${output.elemType}; cloudseg reads float32 scores`);
+  if (output.elemType !== 'float') throw graphError(label, `its output ${describeValue(output)} is ${output.elemType}; cloudseg reads float32 scores`);
   const wanted = card.classes?.length ?? null;
   const produced = graph.outputOps[output.name] ?? null;
   let outputLayout: TensorIo['outputLayout'];
@@ -56,14 +57,14 @@ export function planOnnxIo(graph: OnnxGraphDescription, card: PlanCard, label: s
     const channelDim = output.dims[outputLayout === 'NCHW' ? 1 : 3];
     channels = typeof channelDim === 'number' ? channelDim : null;
   } else {
-    throw graphError(label, `its output ${describe(output)} is not [n, c, h, w], [n, h, w, c] or [n, h, w]`);
+    throw graphError(label, `its output ${describeValue(output)} is not [n, c, h, w], [n, h, w, c] or [n, h, w]`);
   }
   if (wanted !== null) {
     if (channels !== null && channels !== wanted) {
-      throw cardError('classes', `the card lists ${wanted} classes (${card.classes!.map((c) => c.name).join(', ')}) but output ${describe(output)} has ${channels} channel${channels === 1 ? '' : 's'}`);
+      throw cardError('classes', `the card lists ${wanted} classes (${card.classes!.map((c) => c.name).join(', ')}) but output ${describeValue(output)} has ${channels} channel${channels === 1 ? '' : 's'}`);
     }
   } else if (channels !== null && card.output.cloudChannel >= channels) {
-    throw cardError('output.cloudChannel', `output.cloudChannel is ${card.output.cloudChannel} but output ${describe(output)} has ${channels} channel${channels === 1 ? '' : 's'} (list classes for a class model)`);
+    throw cardError('output.cloudChannel', `output.cloudChannel is ${card.output.cloudChannel} but output ${describeValue(output)} has ${channels} channel${channels === 1 ? '' : 's'} (list classes for a class model)`);
   }
   // A graph that ends in Softmax/Sigmoid already gives probabilities; logits get the activation here.
   const logits = card.output.activation === 'linear' && produced !== 'Softmax' && produced !== 'Sigmoid';
@@ -108,16 +109,16 @@ function spatialSize(height: GraphDim, width: GraphDim, input: GraphValue, tileS
   const fixedW = typeof width === 'number' ? width : null;
   if (fixedH === null && fixedW === null) return null;
   if (fixedH === null || fixedW === null || fixedH !== fixedW) {
-    throw graphError(label, `its input ${describe(input)} fixes ${fixedH ?? 'no'} height and ${fixedW ?? 'no'} width; cloudseg tiles are square (export with both dynamic, or both fixed)`);
+    throw graphError(label, `its input ${describeValue(input)} fixes ${fixedH ?? 'no'} height and ${fixedW ?? 'no'} width; cloudseg tiles are square (export with both dynamic, or both fixed)`);
   }
   if (fixedH !== tileSize) {
-    throw cardError('tile.size', `tile.size is ${tileSize} but input ${describe(input)} takes ${fixedH}x${fixedH} tiles only (set tile.size: ${fixedH})`);
+    throw cardError('tile.size', `tile.size is ${tileSize} but input ${describeValue(input)} takes ${fixedH}x${fixedH} tiles only (set tile.size: ${fixedH})`);
   }
   return fixedH;
 }
 
 function ambiguous(input: GraphValue, label: string): never {
-  throw new CloudsegError('MODEL_CARD_INVALID', `${label}: input ${describe(input)} could be NCHW or NHWC; state input.layout in the card`, {
+  throw new CloudsegError('MODEL_CARD_INVALID', `${label}: input ${describeValue(input)} could be NCHW or NHWC; state input.layout in the card`, {
     details: { fields: ['input.layout'] },
   });
 }
@@ -126,14 +127,3 @@ function other(layout: TensorLayout): TensorLayout {
   return layout === 'NCHW' ? 'NHWC' : 'NCHW';
 }
 
-function describe(v: GraphValue): string {
-  return `${v.name} ${formatDims(v.dims)}`;
-}
-
-function graphError(label: string, why: string): CloudsegError {
-  return new CloudsegError('MODEL_LOAD_FAILED', `${label} cannot serve as a segmentation model: ${why}`);
-}
-
-function cardError(field: string, message: string): CloudsegError {
-  return new CloudsegError('MODEL_CARD_INVALID', `${field}: ${message}`, { details: { fields: [field] } });
-}
