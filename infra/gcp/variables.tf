@@ -495,10 +495,10 @@ variable "memory_budget_mb" {
 variable "inference_backend" {
   type        = string
   default     = "auto"
-  description = "CLOUDSEG_INFERENCE_BACKEND: auto picks onnxruntime, then tfjs-node (installed by the Cloud Build), then wasm."
+  description = "CLOUDSEG_INFERENCE_BACKEND: auto picks onnxruntime, then tfjs-node (installed by the Cloud Build), then wasm (onnxruntime-web), then tfjs-wasm."
   validation {
-    condition     = contains(["auto", "onnxruntime", "tfjs-node", "wasm", "cpu"], var.inference_backend)
-    error_message = "inference_backend must be auto, onnxruntime, tfjs-node, wasm or cpu."
+    condition     = contains(["auto", "onnxruntime", "tfjs-node", "wasm", "tfjs-wasm", "cpu"], var.inference_backend)
+    error_message = "inference_backend must be auto, onnxruntime, tfjs-node, wasm, tfjs-wasm or cpu."
   }
 }
 

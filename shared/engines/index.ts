@@ -43,13 +43,20 @@ export async function loadEngineNetwork(request: EngineLoadRequest, options: Eng
   if (choice !== 'auto') return logged(await loadOne(request, choice, options), options, request);
   const order: BackendName[] = card.format === 'onnx' ? ['onnxruntime', 'wasm'] : ['onnxruntime', 'tfjs-node', 'wasm', 'tfjs-wasm'];
   const skipped: string[] = [];
+  let exportFailed = false;
   for (const [i, engine] of order.entries()) {
     const last = i === order.length - 1;
+    // onnxruntime-web runs the same exported graph: an export that failed for one fails for both.
+    if (engine === 'wasm' && exportFailed) {
+      skipped.push('wasm skipped (the ONNX export failed)');
+      continue;
+    }
     try {
       const network = await loadOne(request, engine, options);
       return logged(network, options, request, i === 0 ? 'auto: first choice' : `auto: ${skipped.join('; ')}`);
     } catch (err) {
       if (last || !fallsBack(err)) throw err;
+      if (isCloudsegError(err) && err.code === 'MODEL_EXPORT_UNSUPPORTED') exportFailed = true;
       const reason = `${engine} unavailable (${isCloudsegError(err) ? err.code : 'error'}: ${(err as Error).message.slice(0, 200)})`;
       skipped.push(reason);
       // tfjs-node is optional: its absence is the normal case and not worth a warning.

@@ -22,7 +22,10 @@ const TOLERANCE = 1e-5;
 const MODEL_PATHS = ['models/landsatbiomeRGBI6', 'models/landsatbiomeRGBISWIR7'];
 
 let scenes: EvalScene[] = [];
-const engines = new Map<string, { onnx: LoadedModel; tfjs: LoadedModel }>();
+// Every other engine that runs the TF.js model, compared with onnxruntime: ONNX Runtime on
+// WebAssembly (the same exported graph) and TF.js on its own WebAssembly backend.
+const OTHERS = ['wasm', 'tfjs-wasm'] as const;
+const engines = new Map<string, { onnx: LoadedModel; others: LoadedModel[] }>();
 
 before(async () => {
   if (MISSING) return;
@@ -31,23 +34,24 @@ before(async () => {
     const dir = await registeredModelDir(path);
     engines.set(path, {
       onnx: await loadModelFromDir(dir, { backend: 'onnxruntime', batchTiles: 1 }),
-      tfjs: await loadModelFromDir(dir, { backend: 'wasm', batchTiles: 1 }),
+      others: await Promise.all(OTHERS.map((backend) => loadModelFromDir(dir, { backend, batchTiles: 1 }))),
     });
   }
 });
 
 after(() => {
-  for (const { onnx, tfjs } of engines.values()) {
+  for (const { onnx, others } of engines.values()) {
     onnx.dispose();
-    tfjs.dispose();
+    for (const other of others) other.dispose();
   }
 });
 
-for (const path of MODEL_PATHS) {
-  test(`onnxruntime agrees with TF.js on every fixture scene: ${path}`, { skip: MISSING }, async () => {
-    const { onnx, tfjs } = engines.get(path)!;
+for (const path of MODEL_PATHS) for (const [o, name] of OTHERS.entries()) {
+  test(`onnxruntime agrees with ${name} on every fixture scene: ${path}`, { skip: MISSING }, async () => {
+    const { onnx, others } = engines.get(path)!;
+    const tfjs = others[o]!;
     assert.equal(onnx.backend, 'onnxruntime');
-    assert.equal(tfjs.backend, 'wasm');
+    assert.equal(tfjs.backend, name);
     assert.equal(onnx.identity.md5, tfjs.identity.md5, 'both engines load the same registered model');
     let compared = 0;
     for (const scene of scenes) {
@@ -74,7 +78,7 @@ for (const path of MODEL_PATHS) {
           else maskDiffers++;
         }
       }
-      console.log(`${path} on ${scene.name} (${raster.width}x${raster.height}): max |p_onnx - p_tfjs| ${maxDiff.toExponential(2)}, mask pixels that differ: ${nearThreshold} within ${TOLERANCE} of the threshold, ${maskDiffers} elsewhere`);
+      console.log(`${path} on ${scene.name} (${raster.width}x${raster.height}): max |p_onnx - p_${name}| ${maxDiff.toExponential(2)}, mask pixels that differ: ${nearThreshold} within ${TOLERANCE} of the threshold, ${maskDiffers} elsewhere`);
       assert.ok(maxDiff <= TOLERANCE, `${scene.name}: max |diff| ${maxDiff} > ${TOLERANCE}`);
       assert.equal(maskDiffers, 0, `${scene.name}: ${maskDiffers} mask pixels differ away from the threshold`);
       compared++;

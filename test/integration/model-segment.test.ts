@@ -21,8 +21,8 @@ const BANDS = 4;
 let model: LoadedModel;
 before(async () => {
   MODEL_DIR = await shippedModelDir();
-  model = await loadModelFromDir(MODEL_DIR, { backend: 'wasm', batchTiles: 2 });
-  console.log(`load (wasm, with warm-up): ${Math.round(model.loadMs)} ms`);
+  model = await loadModelFromDir(MODEL_DIR, { backend: 'tfjs-wasm', batchTiles: 2 });
+  console.log(`load (tfjs-wasm, with warm-up): ${Math.round(model.loadMs)} ms`);
 });
 after(() => model?.dispose());
 
@@ -58,7 +58,7 @@ test('identity: card name/version, the DVC .dir md5 of the model directory, no r
     ['LICENSE', 'README.md', 'group1-shard1of1.bin', 'model-card.yaml', 'model.json'],
   );
   assert.deepEqual(model.identity, { name: 'ipluv-landsatbiome-rgbi', version: '1.0.0', md5: dirManifestMd5(manifest), rev: null, tag: null });
-  assert.equal(model.backend, 'wasm');
+  assert.equal(model.backend, 'tfjs-wasm');
   assert.equal(model.card.tile.size, 512);
 });
 
@@ -118,7 +118,7 @@ test('predict and segmentScene leak no tensors; dispose frees the weights', asyn
   await assert.rejects(model.predict(tile, 2, 16, 16), isCode('BAND_MISMATCH'));
   assert.equal(model.numTensors(), before);
 
-  const other = await loadModelFromDir(MODEL_DIR, { backend: 'wasm', batchTiles: 1, warmUp: false });
+  const other = await loadModelFromDir(MODEL_DIR, { backend: 'tfjs-wasm', batchTiles: 1, warmUp: false });
   assert.ok(model.numTensors() > before, 'a second model adds its weights');
   other.dispose();
   assert.equal(model.numTensors(), before);
@@ -158,7 +158,7 @@ test('the cloud mask rule: 0/255 above the threshold, nodata where invalid, clou
 
 test('loading failures are typed: missing directory, card and model disagreeing on bands', async () => {
   const missing = join(tmpdir(), `cloudseg-no-model-${process.pid}-${Date.now()}`);
-  await assert.rejects(loadModelFromDir(missing, { backend: 'wasm', batchTiles: 1 }), isCode('MODEL_NOT_FOUND'));
+  await assert.rejects(loadModelFromDir(missing, { backend: 'tfjs-wasm', batchTiles: 1 }), isCode('MODEL_NOT_FOUND'));
 
   const dir = await mkdtemp(join(tmpdir(), 'cloudseg-model-'));
   try {
@@ -167,25 +167,25 @@ test('loading failures are typed: missing directory, card and model disagreeing 
     const threeBands = parse(card) as Record<string, unknown>;
     threeBands.bands = ['blue', 'green', 'red'];
     await writeFile(join(dir, 'model-card.yaml'), stringify(threeBands));
-    await assert.rejects(loadModelFromDir(dir, { backend: 'wasm', batchTiles: 1 }), (err: unknown) => {
+    await assert.rejects(loadModelFromDir(dir, { backend: 'tfjs-wasm', batchTiles: 1 }), (err: unknown) => {
       return err instanceof CloudsegError && err.code === 'MODEL_CARD_INVALID' && /takes 4/.test(err.message);
     });
     await writeFile(join(dir, 'model-card.yaml'), card);
     await writeFile(join(dir, 'group1-shard1of1.bin'), Buffer.alloc(10));
-    await assert.rejects(loadModelFromDir(dir, { backend: 'wasm', batchTiles: 1 }), isCode('MODEL_LOAD_FAILED'));
-    await assert.rejects(loadModelFromDir(MODEL_DIR, { backend: 'wasm', batchTiles: 0 }), isCode('CONFIG_INVALID'));
+    await assert.rejects(loadModelFromDir(dir, { backend: 'tfjs-wasm', batchTiles: 1 }), isCode('MODEL_LOAD_FAILED'));
+    await assert.rejects(loadModelFromDir(MODEL_DIR, { backend: 'tfjs-wasm', batchTiles: 0 }), isCode('CONFIG_INVALID'));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('backend selection: auto falls back to wasm, a missing tfjs-node is BACKEND_UNAVAILABLE', async (t) => {
+test('backend selection: auto falls back to TF.js wasm, a missing tfjs-node is BACKEND_UNAVAILABLE', async (t) => {
   const auto = await selectBackend('auto');
   if (auto.backend === 'tfjs-node') {
     t.skip('tfjs-node is installed here: the fallback path cannot be observed');
     return;
   }
-  assert.equal(auto.backend, 'wasm');
+  assert.equal(auto.backend, 'tfjs-wasm');
   assert.equal(auto.tf.getBackend(), 'wasm');
   await assert.rejects(selectBackend('tfjs-node'), isCode('BACKEND_UNAVAILABLE'));
   assert.equal(auto.tf.getBackend(), 'wasm', 'a failed selection leaves the engine as it was');

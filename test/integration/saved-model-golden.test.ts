@@ -31,8 +31,8 @@ before(async () => {
     const dir = await savedModelDirFor(path);
     dirs.push(dir);
     models.set(path, {
-      saved: await loadModelFromDir(dir, { backend: 'wasm', batchTiles: 1 }),
-      layers: await loadModelFromDir(await registeredModelDir(path), { backend: 'wasm', batchTiles: 1 }),
+      saved: await loadModelFromDir(dir, { backend: 'tfjs-wasm', batchTiles: 1 }),
+      layers: await loadModelFromDir(await registeredModelDir(path), { backend: 'tfjs-wasm', batchTiles: 1 }),
     });
   }
 });
@@ -48,7 +48,7 @@ after(async () => {
 for (const golden of GOLDEN) {
   test(`the SavedModel of ${golden.path} reproduces TensorFlow's golden output on wasm`, { skip: MISSING }, async () => {
     const { saved } = models.get(golden.path)!;
-    assert.equal(saved.backend, 'wasm');
+    assert.equal(saved.backend, 'tfjs-wasm');
     assert.equal(saved.card.format, 'saved-model');
     const x = readNpy(await readFile(keras3Fixture(golden.input)));
     const y = readNpy(await readFile(keras3Fixture(golden.output)));

@@ -30,7 +30,7 @@ before(async () => {
     dirs.push(dir);
     models.set(path, {
       onnx: await loadModelFromDir(dir, { backend: 'onnxruntime', batchTiles: 1 }),
-      wasm: await loadModelFromDir(dir, { backend: 'wasm', batchTiles: 1 }),
+      wasm: await loadModelFromDir(dir, { backend: 'tfjs-wasm', batchTiles: 1 }),
     });
   }
 });
@@ -54,7 +54,7 @@ for (const golden of GOLDEN) {
   test(`the SavedModel of ${golden.path} on onnxruntime matches TensorFlow and the GraphModel path`, { skip: MISSING }, async () => {
     const { onnx, wasm } = models.get(golden.path)!;
     assert.equal(onnx.backend, 'onnxruntime');
-    assert.equal(wasm.backend, 'wasm');
+    assert.equal(wasm.backend, 'tfjs-wasm');
     const x = readNpy(await readFile(keras3Fixture(golden.input)));
     const y = readNpy(await readFile(keras3Fixture(golden.output)));
     const [n, h, w] = x.shape as [number, number, number, number];
@@ -111,8 +111,8 @@ test('under auto, a SavedModel with an op the converter lacks runs on TF.js; an 
     const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void warnings.push(line) } });
     const model = await loadModelFromDir(dir, { backend: 'auto', batchTiles: 1, logger });
     try {
-      assert.equal(model.backend, 'wasm');
-      assert.ok(warnings.some((l) => /falling back to TF\.js/.test(l) && /op Erf/.test(l)), warnings.join('\n'));
+      assert.equal(model.backend, 'tfjs-wasm', 'onnxruntime-web runs the same export: skipped for TF.js wasm');
+      assert.ok(warnings.some((l) => /onnxruntime cannot run this model; trying tfjs-node/.test(l) && /op Erf/.test(l)), warnings.join('\n'));
       // erf of the logits, not their sigmoid: the rewritten graph is what runs.
       const x = readNpy(await readFile(keras3Fixture('rgbiswir7-golden-input-random64.npy')));
       const sigmoid = readNpy(await readFile(keras3Fixture('rgbiswir7-golden-output-random64.npy')));
