@@ -99,12 +99,15 @@ export class SessionPool {
     };
     const worker = startThread(init);
     const slot: Slot = { worker, job: null, gone: false };
+    // Referenced until its session is ready (start() awaits it), then only while it runs a job.
+    worker.ref();
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (message: ReadyMessage | RunReply) => {
         if ('ready' in message) {
           if (message.ready) {
             ready = true;
+            worker.unref();
             this.slots.push(slot);
             resolve();
             this.dispatch();
@@ -116,6 +119,7 @@ export class SessionPool {
         }
         const job = slot.job;
         slot.job = null;
+        slot.worker.unref();
         if (job) {
           if (message.ok) job.resolve(new Float32Array(message.values));
           else job.reject(new CloudsegError('INFERENCE_FAILED', `ONNX Runtime inference failed: ${message.message}`, { retryable: true }));
@@ -153,6 +157,9 @@ export class SessionPool {
       if (slot.job) continue;
       const job = this.queue.shift()!;
       slot.job = job;
+      // A thread keeps the process alive only while it works: a model nobody disposed (a CLI that
+      // is done, a failed test) must not hold the process open.
+      slot.worker.ref();
       slot.worker.postMessage(job.request, [job.request.tiles]);
     }
   }
