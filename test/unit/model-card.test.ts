@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CloudsegError } from '../../shared/errors.js';
-import { parseModelCard, readModelCard } from '../../shared/model/card.js';
+import { CLOUD_LEGEND, KIND_COLOURS } from '../../shared/imaging/mask-values.js';
+import { cardLegend, outputChannels, parseModelCard, readModelCard } from '../../shared/model/card.js';
 import { shippedModelDir } from '../support/model.js';
 
 
@@ -32,6 +33,11 @@ function withChange(path: string[], value: unknown): string {
   if (value === undefined) delete node[path.at(-1)!];
   else node[path.at(-1)!] = value;
   return stringify(card);
+}
+
+/** The valid card as an ONNX class model with these classes (no threshold). */
+function withClasses(classes: unknown[]): string {
+  return stringify({ ...structuredClone(valid), format: 'onnx', modelFile: 'model.onnx', threshold: undefined, output: { activation: 'linear' }, classes });
 }
 
 function invalidFields(yamlText: string): string[] {
@@ -87,7 +93,7 @@ const errorCases: { name: string; yaml: string; fields: string[] }[] = [
   { name: 'an unknown signature field', yaml: withChange(['format'], 'saved-model') + 'signature:\n  tag: serve\n', fields: ['signature'] },
   { name: 'missing name', yaml: withChange(['name'], undefined), fields: ['name'] },
   { name: 'name with spaces', yaml: withChange(['name'], 'My Model'), fields: ['name'] },
-  { name: 'unknown format', yaml: withChange(['format'], 'onnx'), fields: ['format'] },
+  { name: 'unknown format', yaml: withChange(['format'], 'pytorch'), fields: ['format'] },
   { name: 'modelFile escaping the directory', yaml: withChange(['modelFile'], '../x/model.json'), fields: ['modelFile'] },
   { name: 'no bands', yaml: withChange(['bands'], []), fields: ['bands'] },
   { name: 'preset scale 0', yaml: withChange(['presets', 's2', 'scale'], 0), fields: ['presets.s2.scale'] },
@@ -101,7 +107,15 @@ const errorCases: { name: string; yaml: string; fields: string[] }[] = [
   { name: 'threshold 1.5', yaml: withChange(['threshold'], 1.5), fields: ['threshold'] },
   { name: 'a misspelt key', yaml: withChange(['treshold'], 0.5), fields: ['(root)'] },
   { name: 'empty version', yaml: withChange(['version'], ''), fields: ['version'] },
-  { name: 'two problems at once', yaml: withChange(['name'], undefined).replace('format: tfjs-layers', 'format: onnx'), fields: ['name', 'format'] },
+  { name: 'two problems at once', yaml: withChange(['name'], undefined).replace('format: tfjs-layers', 'format: pytorch'), fields: ['name', 'format'] },
+  { name: 'class values that repeat', yaml: withClasses([{ value: 0, name: 'clear', kind: 'clear' }, { value: 0, name: 'cloud', kind: 'cloud' }]), fields: ['classes.1.value'] },
+  { name: 'a class value colliding with nodata 255', yaml: withClasses([{ value: 0, name: 'clear', kind: 'clear' }, { value: 255, name: 'cloud', kind: 'cloud' }]), fields: ['classes.1.value'] },
+  { name: 'class names that repeat', yaml: withClasses([{ value: 0, name: 'cloud', kind: 'clear' }, { value: 1, name: 'cloud', kind: 'cloud' }]), fields: ['classes.1.name'] },
+  { name: 'an unknown class kind', yaml: withClasses([{ value: 0, name: 'clear', kind: 'clear' }, { value: 1, name: 'haze', kind: 'haze' }]), fields: ['classes.1.kind'] },
+  { name: 'a colour that is no #rrggbb', yaml: withClasses([{ value: 0, name: 'clear', kind: 'clear', color: 'green' }, { value: 1, name: 'cloud', kind: 'cloud' }]), fields: ['classes.0.color'] },
+  { name: 'one class', yaml: withClasses([{ value: 0, name: 'clear', kind: 'clear' }]), fields: ['classes'] },
+  { name: 'an input layout on a TF.js model', yaml: withChange(['input'], { layout: 'NCHW' }), fields: ['input'] },
+  { name: 'a cloud mask card without a threshold', yaml: withChange(['threshold'], undefined), fields: ['threshold'] },
   { name: 'not a mapping', yaml: '- just\n- a list\n', fields: ['(root)'] },
   { name: 'not YAML', yaml: 'name: [unclosed\n', fields: ['(yaml)'] },
 ];
@@ -111,6 +125,22 @@ for (const c of errorCases) {
     assert.deepEqual(invalidFields(c.yaml), c.fields);
   });
 }
+
+test('a class card: classes, their legend with kind colours, no threshold needed; the message names the collision', () => {
+  const card = parseModelCard(withClasses([{ value: 0, name: 'clear', kind: 'clear' }, { value: 1, name: 'cloud', kind: 'cloud', color: '#102030' }, { value: 7, name: 'shadow', kind: 'shadow' }]));
+  assert.equal(card.format, 'onnx');
+  assert.deepEqual(card.classes?.map((c) => c.value), [0, 1, 7]);
+  assert.equal(outputChannels(card), 3);
+  const legend = cardLegend(card);
+  assert.equal(legend.kind, 'classes');
+  assert.equal(legend.nodata, 255);
+  assert.deepEqual(legend.classes.map((c) => c.rgb), [KIND_COLOURS.clear, [16, 32, 48], KIND_COLOURS.shadow]);
+  assert.equal(cardLegend(parseModelCard(stringify(valid))), CLOUD_LEGEND, 'a card without classes keeps the cloud mask');
+  assert.throws(
+    () => parseModelCard(withClasses([{ value: 3, name: 'clear', kind: 'clear' }, { value: 3, name: 'cloud', kind: 'cloud' }])),
+    /classes\.1\.value: value 3 is also class 0's \(clear\)/,
+  );
+});
 
 test('the error message names the field and what is wrong', () => {
   assert.throws(() => parseModelCard(withChange(['tile', 'size'], 500)), /tile\.size: must be a multiple of sizeMultiple \(8\)/);
