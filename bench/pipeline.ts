@@ -29,7 +29,31 @@ export interface PipelineResult {
   imagesPerSecond: number;
   mpxPerSecond: number;
   stageMeansMs: Record<string, number>;
+  /**
+   * End to end per image, the events' `latencyMs` (upload finalized -> result published); null when
+   * no event carried one. Every upload lands before the first flush, so this includes their wait.
+   */
+  latencyMs: LatencySummary | null;
   peakRssMb: number;
+}
+
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  max: number;
+  /** Events that carried a latency. */
+  count: number;
+}
+
+/** Nearest-rank percentiles of the events' latencies; null when none has one. */
+function summariseLatency(events: readonly Pick<ResultEvent, 'latencyMs'>[]): LatencySummary | null {
+  const sorted = events
+    .map((e) => e.latencyMs)
+    .filter((x): x is number => typeof x === 'number')
+    .sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const at = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return { p50: at(50), p95: at(95), max: sorted.at(-1)!, count: sorted.length };
 }
 
 const logger = createLogger({ level: 'warn' });
@@ -98,6 +122,7 @@ try {
     imagesPerSecond: events.length / seconds,
     mpxPerSecond: pixels / 1e6 / seconds,
     stageMeansMs: Object.fromEntries(STAGES.map((s) => [s, mean(s)])),
+    latencyMs: summariseLatency(events),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
 } finally {

@@ -65,8 +65,9 @@ export type Reflectance = z.infer<typeof ReflectanceSchema>;
 /**
  * The version of the result event's JSON Schema document: the minor grows with optional fields (a
  * v1 consumer reads every event unchanged), the major with the `schema` id. 1.1: classes, shadowFraction.
+ * 1.2: latencyMs.
  */
-export const RESULT_SCHEMA_VERSION = '1.1.0';
+export const RESULT_SCHEMA_VERSION = '1.2.0';
 
 /** One class of a class model's mask and its share of the pixels with data. */
 export const ClassFractionSchema = z.object({
@@ -100,6 +101,17 @@ export const ResultEventSchema = z.object({
   classes: z.array(ClassFractionSchema).nullable().optional(),
   /** A class model's share of shadow-kind pixels among those with data. Absent for a cloud mask model. */
   shadowFraction: z.number().min(0).max(1).nullable().optional(),
+  /**
+   * End-to-end latency: milliseconds from the input generation's finalize (its upload completing) to
+   * this event's publish, queueing in the buffer and the work topic included. Null when the work
+   * item did not carry its finalize time; absent in events published before 1.2.
+   */
+  latencyMs: z
+    .number()
+    .nonnegative()
+    .nullable()
+    .optional()
+    .describe('Milliseconds from the input generation finalize (upload complete) to this event being published; null when unknown. Since 1.2.0.'),
 });
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
 

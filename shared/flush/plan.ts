@@ -2,7 +2,7 @@
 // rejects, then cut the work into batches bounded by item count, bytes and expected seconds, in
 // arrival order.
 import type { BatchItem } from '../contracts/batch.js';
-import { objectKey } from '../contracts/batch.js';
+import { finalizedAtOf, objectKey } from '../contracts/batch.js';
 import { isCloudsegMask } from '../contracts/mask-metadata.js';
 import { parseGcsNotification } from '../contracts/pubsub-message.js';
 import { describeError, type ErrorCode } from '../errors.js';
@@ -101,6 +101,9 @@ export function classifyMessages(
       size: Number(object.size),
       contentType: object.contentType ?? DEFAULT_CONTENT_TYPE,
     };
+    // Travels with the work so the result event can say how long the upload waited for its mask.
+    const finalizedAt = finalizedAtOf(object, attributes.eventTime);
+    if (finalizedAt) item.finalizedAt = finalizedAt;
     // A band file of a product (Landsat B4, Sentinel-2 B02): its scene starts when the descriptor
     // (MTL, STAC item) arrives, which gets the one result event; the band alone gets none.
     if (isSceneMemberName(object.name) || isSceneMember?.(item)) {

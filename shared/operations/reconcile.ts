@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Storage } from '@google-cloud/storage';
 import pLimit from 'p-limit';
-import { BATCH_SCHEMA_ID, objectKey, type BatchItem, type BatchMessage } from '../contracts/batch.js';
+import { BATCH_SCHEMA_ID, finalizedAtOf, objectKey, type BatchItem, type BatchMessage } from '../contracts/batch.js';
 import { isCloudsegMask, MASK_METADATA_KEYS } from '../contracts/mask-metadata.js';
 import { createDownloadStorage, objectDownloader } from '../cloud/object-download.js';
 import { isNotFound } from '../errors.js';
@@ -90,12 +90,15 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
           summary.failed++;
           return;
         }
+        // Its notification was lost, not its upload: latency counts from the finalize, as for flush.
+        const finalizedAt = finalizedAtOf(meta);
         pending.push({
           bucket: deps.inputBucket,
           name: file.name,
           generation,
           size: Number(meta.size ?? 0),
           contentType: meta.contentType ?? 'application/octet-stream',
+          ...(finalizedAt ? { finalizedAt } : {}),
         });
       }),
     ),

@@ -74,9 +74,9 @@ export async function processItem(deps: WorkerDeps, batchId: string, item: Batch
   const log = deps.logger.child({ batchId, input: `${input.bucket}/${input.name}#${input.generation}` });
   const event = await outcomeOf(deps, batchId, input, timings, log);
   event.timingsMs.total = performance.now() - started;
-  await publishFinal(deps, event, log);
+  await publishFinal(deps, event, item.finalizedAt, log);
   if (event.status === 'failed') await recordFailure(deps, event, log);
-  log.info({ status: event.status, cloudFraction: event.cloudFraction, timingsMs: event.timingsMs, error: event.error }, 'item done');
+  logResult(log, deps.model, event);
   // A duplicate is work done too (e.g. a redelivery after the delete step failed).
   if (deps.settings.deleteInput && (event.status === 'succeeded' || event.status === 'duplicate')) {
     await deleteProcessedInput(deps.storage, input, log);
@@ -93,8 +93,49 @@ export async function publishUnexpectedFailure(deps: WorkerDeps, batchId: string
   const event = resultEvent('failed', batchId, input, deps.model.identity, {}, deps.now?.() ?? new Date(), {
     error: { code: 'INTERNAL', message: describeError(err).message },
   });
-  await deps.publishResult(event);
+  await publishStamped(deps, event, item.finalizedAt);
+  logResult(deps.logger.child({ batchId, input: `${input.bucket}/${input.name}#${input.generation}` }), deps.model, event);
   return event;
+}
+
+/**
+ * End-to-end latency of an item: its input's finalize to `publishedAt`; null when the item did not
+ * carry its finalize time. Never negative: the store's clock and ours may disagree by a little.
+ */
+export function latencyMsOf(finalizedAt: string | undefined, publishedAt: Date): number | null {
+  if (finalizedAt === undefined) return null;
+  const ms = publishedAt.getTime() - Date.parse(finalizedAt);
+  return Number.isFinite(ms) ? Math.max(0, ms) : null;
+}
+
+// Latency is taken as late as it can be, right before the publish it measures up to.
+async function publishStamped(deps: WorkerDeps, event: ResultEvent, finalizedAt: string | undefined): Promise<void> {
+  event.latencyMs = latencyMsOf(finalizedAt, deps.now?.() ?? new Date());
+  await deps.publishResult(event);
+}
+
+/**
+ * The worker's one log line per result event. Log-based metrics in Cloud Logging count and
+ * distribute on these field names (resultStatus, errorCode, engine, latencyMs, ...): keep them.
+ * The input's name is `objectName`: a top-level `name` would duplicate pino's logger name
+ * ("worker"), which the metrics' filter matches on.
+ */
+function logResult(log: Logger, model: SegmentationModel, event: ResultEvent): void {
+  const fields = {
+    resultStatus: event.status,
+    errorCode: event.error?.code ?? null,
+    modelMd5: event.model.md5,
+    modelName: event.model.name,
+    engine: model.backend,
+    pixels: event.width !== null && event.height !== null ? event.width * event.height : null,
+    latencyMs: event.latencyMs ?? null,
+    timingsMs: event.timingsMs,
+    bucket: event.input.bucket,
+    objectName: event.input.name,
+    generation: event.input.generation,
+  };
+  if (event.status === 'failed') log.warn(fields, 'result');
+  else log.info(fields, 'result');
 }
 
 async function outcomeOf(
@@ -364,15 +405,15 @@ function inputNotFound(input: ObjectRef): { code: 'INPUT_NOT_FOUND'; message: st
  * knows whether it still owes one. An event our own schema refuses (a bug) must not loop the batch:
  * a `failed` INTERNAL event says so instead.
  */
-async function publishFinal(deps: WorkerDeps, event: ResultEvent, log: Logger): Promise<void> {
+async function publishFinal(deps: WorkerDeps, event: ResultEvent, finalizedAt: string | undefined, log: Logger): Promise<void> {
   try {
-    await deps.publishResult(event);
+    await publishStamped(deps, event, finalizedAt);
   } catch (err) {
     if (!(err instanceof ZodError)) throw err;
     log.error({ err }, 'result event failed its own schema; publishing a failed event instead');
     const fallback: ResultEvent = { ...event, status: 'failed', output: null, width: null, height: null, cloudFraction: null, error: { code: 'INTERNAL', message: `result event invalid: ${err.message.slice(0, 500)}` } };
     Object.assign(event, fallback);
-    await deps.publishResult(event);
+    await publishStamped(deps, event, finalizedAt);
     return;
   }
   if (event.status === 'succeeded' && event.output) {

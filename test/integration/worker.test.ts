@@ -295,6 +295,125 @@ describe('worker', { skip: EMULATOR_MISSING }, () => {
     assert.equal(blip.status, 'succeeded', 'transient read errors are retried by the downloader');
   });
 
+  // Uploads under `prefix` the way a user does and plans them as flush does: from the OBJECT_FINALIZE
+  // notifications the local GCS server publishes (JSON_API_V1), through flush's classifyMessages.
+  async function uploadThroughFlush(prefix: string, files: { name: string; bytes: Buffer; contentType: string }[]): Promise<BatchItem[]> {
+    const { classifyMessages } = await import('../../shared/flush/plan.js');
+    const { createSubscriberClient } = await import('../../shared/cloud/pubsub.js');
+    const topicName = `wt-uploads-${prefix}`;
+    const [topic] = await pubsub.createTopic(topicName);
+    const [buffer] = await topic.createSubscription(`${topicName}-buffer`);
+    await storage.bucket(INPUT).createNotification(topic.name, { payloadFormat: 'JSON_API_V1', eventTypes: ['OBJECT_FINALIZE'], objectNamePrefix: `${prefix}/` });
+    for (const f of files) await storage.bucket(INPUT).file(`${prefix}/${f.name}`).save(f.bytes, { resumable: false, contentType: f.contentType });
+    const subscriber = createSubscriberClient(pubsub);
+    const pulled: { ackId: string; messageId?: string; data: Uint8Array; attributes: Record<string, string> }[] = [];
+    try {
+      for (const deadline = Date.now() + 10_000; pulled.length < files.length && Date.now() < deadline; ) {
+        const [resp] = await subscriber.pull({ subscription: buffer.name, maxMessages: 50, returnImmediately: true });
+        for (const m of resp.receivedMessages ?? []) pulled.push({ ackId: m.ackId!, messageId: m.message?.messageId ?? undefined, data: m.message!.data as Uint8Array, attributes: { ...m.message?.attributes } });
+        if (resp.receivedMessages?.length) await subscriber.acknowledge({ subscription: buffer.name, ackIds: resp.receivedMessages.map((m) => m.ackId!) });
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await subscriber.close();
+    }
+    const items = [...classifyMessages(pulled, new Set([INPUT])).accepted.values()].map((a) => a.item);
+    assert.equal(items.length, files.length, 'one work item per upload');
+    return items;
+  }
+
+  test('latencyMs: finalize -> result published, for an item that went through flush; null without a finalize time', async () => {
+    const testStarted = Date.now();
+    const bytes = await readFile(samples[0]!.imagePath);
+    const [flushed] = await uploadThroughFlush('latency', [{ name: 'scene.tif', bytes, contentType: 'image/tiff' }]);
+    assert.ok(flushed?.finalizedAt, 'flush took the finalize time from the notification');
+    const [meta] = await storage.bucket(INPUT).file(flushed.name).getMetadata();
+    assert.equal(flushed.finalizedAt, new Date(String(meta.timeCreated)).toISOString());
+    // An item as batches carried it before finalizedAt existed.
+    const old = await upload('latency/old-shape.tif', bytes);
+    assert.ok(!('finalizedAt' in old));
+    const res = await deliverBatch(workerUrl, PROJECT, WORK, batchOf([flushed, old]), 'eventarc');
+    assert.ok(res.ok, `worker answered ${res.status}`);
+    const events = await results(2);
+    const elapsedMs = Date.now() - testStarted;
+    const timed = events.find((e) => e.input.name === flushed.name)!;
+    assert.equal(timed.status, 'succeeded', JSON.stringify(timed.error));
+    assert.equal(typeof timed.latencyMs, 'number');
+    assert.ok(timed.latencyMs! >= 0 && timed.latencyMs! <= elapsedMs, `latencyMs ${timed.latencyMs} within the test's own ${elapsedMs} ms`);
+    assert.ok(timed.latencyMs! >= timed.timingsMs.total! - 1, 'end to end includes the worker\'s own time');
+    const untimed = events.find((e) => e.input.name === old.name)!;
+    assert.equal(untimed.status, 'succeeded');
+    assert.equal(untimed.latencyMs, null, 'unknown, not invented');
+  });
+
+  test('one `result` log line per item, with the fields log-based metrics read; warn for failed', async () => {
+    const { processBatch } = await import('../../shared/worker/process-batch.js');
+    const { createResultPublisher } = await import('../../shared/cloud/result-publisher.js');
+    const { workerInstance } = await import('../../functions/worker.js');
+    const { createLogger } = await import('../../shared/logging.js');
+    const model = await workerInstance().runtime.model();
+    const testStarted = Date.now();
+    const items = await uploadThroughFlush('logline', [
+      { name: 'scene.tif', bytes: await readFile(samples[0]!.imagePath), contentType: 'image/tiff' },
+      { name: 'notes.txt', bytes: Buffer.from('not an image at all'), contentType: 'text/plain' },
+    ]);
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+    const outcome = await processBatch(
+      {
+        storage,
+        publishResult: createResultPublisher(pubsub, RESULTS),
+        model,
+        logger,
+        settings: { outputBucket: OUTPUT, outputPrefix: '', memoryBudgetBytes: 2 ** 31, batchTiles: 1, concurrency: 1, deleteInput: false, writeGeoTiff: true },
+      },
+      batchOf(items),
+    );
+    const elapsedMs = Date.now() - testStarted;
+    await results(items.length);
+    const raw = lines.filter((l) => (JSON.parse(l) as { message?: string }).message === 'result');
+    // A duplicated key would leave Cloud Logging to pick one: `name` must stay the logger's.
+    for (const l of raw) assert.equal(l.match(/"name":/g)?.length, 1, l);
+    const logged = raw.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(logged.length, items.length, 'exactly one per item');
+    for (const event of outcome.events) {
+      const line = logged.find((l) => l.objectName === event.input.name)!;
+      assert.ok(line, `a line for ${event.input.name}`);
+      assert.deepEqual(
+        { ...line, latencyMs: undefined, time: undefined, batchId: undefined, input: undefined },
+        {
+          severity: event.status === 'failed' ? 'WARNING' : 'INFO',
+          level: event.status === 'failed' ? 'warn' : 'info',
+          name: 'cloudseg',
+          message: 'result',
+          resultStatus: event.status,
+          errorCode: event.error?.code ?? null,
+          modelMd5: model.identity.md5,
+          modelName: model.identity.name,
+          engine: model.backend,
+          pixels: event.width !== null && event.height !== null ? event.width * event.height : null,
+          latencyMs: undefined,
+          timingsMs: event.timingsMs,
+          bucket: INPUT,
+          objectName: event.input.name,
+          generation: event.input.generation,
+          time: undefined,
+          batchId: undefined,
+          input: undefined,
+        },
+      );
+      assert.equal(line.latencyMs, event.latencyMs, 'the line and the event agree on latency');
+      assert.ok(typeof line.latencyMs === 'number' && line.latencyMs >= 0 && line.latencyMs <= elapsedMs, `latencyMs ${String(line.latencyMs)}`);
+    }
+    const failed = logged.find((l) => l.objectName === 'logline/notes.txt')!;
+    assert.equal(failed.resultStatus, 'failed');
+    assert.equal(failed.errorCode, 'UNSUPPORTED_FORMAT');
+    assert.equal(failed.pixels, null);
+    const ok = logged.find((l) => l.objectName === 'logline/scene.tif')!;
+    assert.equal(ok.resultStatus, 'succeeded');
+    assert.ok(typeof ok.pixels === 'number' && ok.pixels > 0);
+  });
+
   test('a malformed work message is dropped (acked), not retried forever', async () => {
     const res = await fetch(`${workerUrl}/projects/${PROJECT}/topics/${WORK}`, {
       method: 'POST',

@@ -1,12 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { BatchItemSchema } from '../../shared/contracts/batch.js';
 import { classifyMessages, closedBatches, expectedSeconds, planBatches, type PulledMessage } from '../../shared/flush/plan.js';
 
 // A notification as GCS sends it with payloadFormat JSON_API_V1: attributes plus the object resource.
 function gcsMessage(
   ackId: string,
-  object: { bucket?: string; name: string; generation?: string; size?: number; contentType?: string; metadata?: Record<string, string> },
-  overrides: { eventType?: string; attributes?: Record<string, string>; data?: string | null } = {},
+  object: { bucket?: string; name: string; generation?: string; size?: number; contentType?: string; metadata?: Record<string, string>; times?: Record<string, string> },
+  overrides: { eventType?: string; attributes?: Record<string, string>; data?: string | null; eventTime?: string } = {},
 ): PulledMessage {
   const bucket = object.bucket ?? 'in-bucket';
   const generation = object.generation ?? '1700000000000001';
@@ -19,6 +20,7 @@ function gcsMessage(
     size: String(object.size ?? 1000),
     ...(object.contentType === undefined ? {} : { contentType: object.contentType }),
     ...(object.metadata === undefined ? {} : { metadata: object.metadata }),
+    ...object.times,
   };
   return {
     ackId,
@@ -31,6 +33,7 @@ function gcsMessage(
       objectGeneration: generation,
       payloadFormat: 'JSON_API_V1',
       notificationConfig: 'projects/_/buckets/in-bucket/notificationConfigs/1',
+      ...(overrides.eventTime === undefined ? {} : { eventTime: overrides.eventTime }),
     },
   };
 }
@@ -167,6 +170,40 @@ describe('classifyMessages', () => {
       { bucket: 'in-bucket', name: 'a.tif', generation: '1700000000000001', size: 123456, contentType: 'image/tiff' },
       { bucket: 'in-bucket', name: 'b.png', generation: '1700000000000001', size: 1000, contentType: 'application/octet-stream' },
     ]);
+  });
+
+  describe('finalizedAt: the upload\'s finalize time travels with the item', () => {
+    const cases: { name: string; times?: Record<string, string>; eventTime?: string; expect: string | undefined }[] = [
+      { name: 'timeCreated (what GCS and the local server send for a finalize)', times: { timeCreated: '2024-05-01T10:00:00.123Z', updated: '2024-05-01T10:00:00.123Z' }, expect: '2024-05-01T10:00:00.123Z' },
+      { name: 'timeFinalized wins when present', times: { timeFinalized: '2024-05-01T10:00:05.000Z', timeCreated: '2024-05-01T10:00:00.000Z' }, expect: '2024-05-01T10:00:05.000Z' },
+      { name: 'timeCreated before updated (a metadata update moves updated)', times: { timeCreated: '2024-05-01T10:00:00.000Z', updated: '2024-05-02T00:00:00.000Z' }, expect: '2024-05-01T10:00:00.000Z' },
+      { name: 'only updated', times: { updated: '2024-05-01T10:00:00Z' }, expect: '2024-05-01T10:00:00.000Z' },
+      { name: 'an offset is normalised to UTC', times: { timeCreated: '2024-05-01T12:00:00.5+02:00' }, expect: '2024-05-01T10:00:00.500Z' },
+      { name: 'microseconds are cut to milliseconds', times: { timeCreated: '2024-05-01T10:00:00.123456Z' }, expect: '2024-05-01T10:00:00.123Z' },
+      { name: 'no time in the object: the notification eventTime', eventTime: '2024-05-01T10:00:01.000Z', expect: '2024-05-01T10:00:01.000Z' },
+      { name: 'an unusable timeCreated falls through to eventTime', times: { timeCreated: 'yesterday' }, eventTime: '2024-05-01T10:00:01.000Z', expect: '2024-05-01T10:00:01.000Z' },
+      { name: 'no time at all: absent, not invented', expect: undefined },
+      { name: 'garbage only: absent', times: { timeCreated: '1', updated: '' }, eventTime: 'May 1', expect: undefined },
+    ];
+    for (const c of cases) {
+      test(c.name, () => {
+        const message = gcsMessage('a', { name: 'a.tif', ...(c.times ? { times: c.times } : {}) }, c.eventTime === undefined ? {} : { eventTime: c.eventTime });
+        const [accepted] = [...classifyMessages([message]).accepted.values()];
+        assert.equal(accepted?.item.finalizedAt, c.expect);
+        if (c.expect === undefined) assert.ok(!('finalizedAt' in accepted!.item), 'no key at all, so old-shape items stay as they were');
+        // Whatever planning sets, the batch schema takes (a refused time would fail the whole publish).
+        assert.ok(BatchItemSchema.safeParse(accepted!.item).success);
+      });
+    }
+
+    test('the first copy of a duplicate sets it', () => {
+      const out = classifyMessages([
+        gcsMessage('a', { name: 'a.tif', times: { timeCreated: '2024-05-01T10:00:00.000Z' } }),
+        gcsMessage('b', { name: 'a.tif', times: { timeCreated: '2024-05-01T10:00:00.000Z' } }, { eventTime: '2024-05-01T11:00:00.000Z' }),
+      ]);
+      assert.equal(out.duplicates, 1);
+      assert.equal([...out.accepted.values()][0]?.item.finalizedAt, '2024-05-01T10:00:00.000Z');
+    });
   });
 
   test('duplicates across pulls: classify the concatenation of every pull in order', () => {
