@@ -6,6 +6,7 @@ import { ResultEventSchema } from '../../shared/contracts/result-event.js';
 import type { Logger } from '../../shared/logging.js';
 import { cloudSdkEnv, gsutilNote } from './gcs-server/cloud-sdk-env.js';
 import { startLocalStack, type LocalStack } from './stack.js';
+import { startLocalStatusPage } from './status/index.js';
 
 export interface RunLocalOptions {
   rootDir?: string;
@@ -16,7 +17,7 @@ export interface RunLocalOptions {
 
 export const LOCAL_RESULTS_SUBSCRIPTION = 'cloudseg-results-local';
 
-export async function runLocal(options: RunLocalOptions): Promise<LocalStack> {
+export async function runLocal(options: RunLocalOptions): Promise<LocalStack & { statusUrl: string }> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const rootDir = resolve(options.rootDir ?? join(projectRoot(), 'out', 'local'));
   const stack = await startLocalStack({
@@ -38,6 +39,11 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalStack> {
     const err = e.error ? ` ${e.error.code}: ${e.error.message}` : '';
     print(`[result] ${e.status} ${e.input.name}${cloud}${out}${err}`);
   });
+  const status = await startLocalStatusPage(stack, options.logger).catch(async (err: unknown) => {
+    await results.close();
+    await stack.stop();
+    throw err;
+  });
   print(
     localInstructions({
       inputDir: stack.bucketDir(config.buckets.input),
@@ -50,10 +56,13 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalStack> {
       outputBucket: config.buckets.output,
     }),
   );
+  print(`  Status page (live counts, latest masks):  ${status.url}\n`);
   // An open streaming pull keeps the Pub/Sub client alive: close it before the stack.
   return {
     ...stack,
+    statusUrl: status.url,
     stop: async () => {
+      await status.stop();
       await results.close();
       await stack.stop();
     },
