@@ -57,3 +57,24 @@ output "service_accounts" {
     worker_trigger = google_service_account.worker_trigger.email
   }
 }
+
+output "dashboard_url" {
+  description = "The cloudseg pipeline dashboard in the Cloud console."
+  value       = "https://console.cloud.google.com/monitoring/dashboards/custom/${basename(google_monitoring_dashboard.pipeline.id)}?project=${var.project_id}"
+}
+
+output "alert_policies" {
+  description = "The alert policies (runbooks: infra/gcp/README.md, Monitoring and alerts), by name."
+  value = {
+    dead_letter     = google_monitoring_alert_policy.dead_letter.name
+    buffer_age      = google_monitoring_alert_policy.buffer_age.name
+    failed_share    = google_monitoring_alert_policy.failed_share.name
+    no_results      = google_monitoring_alert_policy.no_results.name
+    function_errors = google_monitoring_alert_policy.function_errors.name
+  }
+}
+
+output "log_metrics" {
+  description = "The log-based metrics made from the worker's result lines (logging.googleapis.com/user/<name>)."
+  value       = [google_logging_metric.results.name, google_logging_metric.result_latency.name, google_logging_metric.result_pixels.name]
+}

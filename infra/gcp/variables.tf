@@ -573,3 +573,82 @@ variable "model_env" {
     error_message = "model_env keys must be CLOUDSEG_MODEL_* variables."
   }
 }
+
+# --- monitoring ---------------------------------------------------------------------------------
+# Alert thresholds (monitoring.tf); each alert's runbook is in infra/gcp/README.md, "Monitoring and alerts".
+
+variable "alert_notification_channels" {
+  type        = list(string)
+  default     = []
+  description = "Cloud Monitoring notification channels every alert policy notifies, as ids projects/PROJECT/notificationChannels/NUMBER (`gcloud beta monitoring channels list`). Empty: alerts open incidents in the console only."
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", c))])
+    error_message = "alert_notification_channels must be notification channel ids: projects/PROJECT/notificationChannels/NUMBER."
+  }
+}
+
+variable "alerts_enabled" {
+  type        = bool
+  default     = true
+  description = "Whether the alert policies evaluate (false keeps them, switched off, e.g. in a test project)."
+}
+
+variable "alert_dead_letter_max_messages" {
+  type        = number
+  default     = 0
+  description = "Alert \"dead-letter subscription not empty\": fires when the dead-letter pull subscription holds more than this many undelivered work batches (0: any)."
+  validation {
+    condition     = var.alert_dead_letter_max_messages >= 0 && floor(var.alert_dead_letter_max_messages) == var.alert_dead_letter_max_messages
+    error_message = "alert_dead_letter_max_messages must be a whole number >= 0."
+  }
+}
+
+variable "flush_interval_seconds" {
+  type        = number
+  default     = null
+  description = "Seconds between flush ticks, for the buffer-age alert. null derives it from flush_schedule (\"* * * * *\" = 60, \"*/N * * * *\" = N x 60); set it for any other schedule."
+  validation {
+    condition     = var.flush_interval_seconds == null ? true : var.flush_interval_seconds >= 60
+    error_message = "flush_interval_seconds must be null or at least 60 (Cloud Scheduler's finest schedule is once a minute)."
+  }
+}
+
+variable "alert_buffer_age_flush_intervals" {
+  type        = number
+  default     = 3
+  description = "Alert \"uploads wait in the buffer\": fires when the oldest unacked upload in uploads-buffer is older than this many flush intervals (flush not running, failing, or not keeping up)."
+  validation {
+    condition     = var.alert_buffer_age_flush_intervals >= 2
+    error_message = "alert_buffer_age_flush_intervals must be at least 2: an upload normally waits up to one interval plus one flush run."
+  }
+}
+
+variable "alert_failed_ratio" {
+  type        = number
+  default     = 0.1
+  description = "Alert \"failed share of results\": fires when failed / (succeeded + failed) results over 15 minutes exceeds this fraction."
+  validation {
+    condition     = var.alert_failed_ratio > 0 && var.alert_failed_ratio < 1
+    error_message = "alert_failed_ratio must be a fraction between 0 and 1 (exclusive)."
+  }
+}
+
+variable "alert_no_results_minutes" {
+  type        = number
+  default     = 30
+  description = "Alert \"uploads but no results\": fires when uploads arrived (in a window of this many minutes, ending one flush interval plus worker_timeout_seconds ago) and the worker logged no result at all in the last this many minutes."
+  validation {
+    condition     = var.alert_no_results_minutes >= 10 && floor(var.alert_no_results_minutes) == var.alert_no_results_minutes
+    error_message = "alert_no_results_minutes must be a whole number >= 10."
+  }
+}
+
+variable "alert_function_errors" {
+  type        = number
+  default     = 5
+  description = "Alert \"function errors\": fires when flush or the worker answers 5xx, or logs ERROR or worse, more than this many times in 10 minutes (a few retried transient errors are normal)."
+  validation {
+    condition     = var.alert_function_errors >= 0 && floor(var.alert_function_errors) == var.alert_function_errors
+    error_message = "alert_function_errors must be a whole number >= 0."
+  }
+}
