@@ -1,5 +1,6 @@
 // Band names across the vocabularies a scene arrives in: the model card's names (blue .. swir2),
-// STAC common names (eo:common_name: nir08, swir16, swir22, ...) and Landsat band numbers by sensor.
+// STAC common names (eo:common_name: nir08, swir16, swir22, ...), Landsat band numbers by sensor
+// and Sentinel-2 MSI band names (B02, B8A).
 
 /**
  * The STAC common names that can stand for a model card band, best first. The cards name the
@@ -60,4 +61,44 @@ export function landsatSensor(spacecraftId: string, sensorId: string): LandsatSe
     if (number >= 4) return 'etm-tm';
   }
   return null;
+}
+
+/** A Sentinel-2 MSI band as ESA names it (B02, B8A), with its bandId in the product XML. */
+export interface Sentinel2Band {
+  band: string;
+  /** The index ESA's product XML keys per-band values by (RADIO_ADD_OFFSET band_id, Spectral_Information bandId). */
+  bandId: number;
+  commonName: string;
+  /** Native ground sampling distance in metres. */
+  resolutionM: number;
+}
+
+// Sentinel-2 MSI bands (ESA Sentinel-2 User Handbook; common names after the STAC eo extension).
+const SENTINEL2_BANDS: readonly Sentinel2Band[] = [
+  { band: 'B01', bandId: 0, commonName: 'coastal', resolutionM: 60 },
+  { band: 'B02', bandId: 1, commonName: 'blue', resolutionM: 10 },
+  { band: 'B03', bandId: 2, commonName: 'green', resolutionM: 10 },
+  { band: 'B04', bandId: 3, commonName: 'red', resolutionM: 10 },
+  { band: 'B05', bandId: 4, commonName: 'rededge071', resolutionM: 20 },
+  { band: 'B06', bandId: 5, commonName: 'rededge075', resolutionM: 20 },
+  { band: 'B07', bandId: 6, commonName: 'rededge078', resolutionM: 20 },
+  { band: 'B08', bandId: 7, commonName: 'nir', resolutionM: 10 },
+  { band: 'B8A', bandId: 8, commonName: 'nir08', resolutionM: 20 },
+  { band: 'B09', bandId: 9, commonName: 'nir09', resolutionM: 60 },
+  { band: 'B10', bandId: 10, commonName: 'cirrus', resolutionM: 60 },
+  { band: 'B11', bandId: 11, commonName: 'swir16', resolutionM: 20 },
+  { band: 'B12', bandId: 12, commonName: 'swir22', resolutionM: 20 },
+];
+
+/** The MSI bands in bandId order. */
+export function sentinel2Bands(): readonly Sentinel2Band[] {
+  return SENTINEL2_BANDS;
+}
+
+/** "B2", "b02", "B8A" -> the band ("B02", "B8A"); null for anything that names no MSI band. */
+export function sentinel2Band(name: string): Sentinel2Band | null {
+  const m = /^B(\d{1,2}|8A)$/i.exec(name.trim());
+  if (!m) return null;
+  const key = m[1]!.toUpperCase() === '8A' ? 'B8A' : `B${m[1]!.padStart(2, '0')}`;
+  return SENTINEL2_BANDS.find((b) => b.band === key) ?? null;
 }

@@ -40,15 +40,28 @@ const SENTINEL2_COG_MEMBER = new RegExp(
   'i',
 );
 
+// Inside a SAFE product folder (S2B_MSIL1C_..._20230823T120234.SAFE/) every object is the
+// product's: manifest.safe, the granule's MTD_TL.xml, the JP2s, QI_DATA, AUX_DATA, DATASTRIP,
+// HTML, rep_info, INSPIRE.xml. Only the root metadata directly in the folder is the descriptor.
+const SAFE_FOLDER = /(?:^|\/)[^/]+\.SAFE\/(.+)$/i;
+const SAFE_ROOT_DESCRIPTOR = /^(?:MTD_MSIL1C|MTD_MSIL2A|S2[A-D]_OPER_MTD_SAFL(?:1C|2A)_[^/]*)\.xml$/i;
+// The same product files copied without their .SAFE folder: never images, never descriptors.
+const SAFE_PRODUCT_FILE = /^(?:MTD_TL|MTD_DS|INSPIRE)\.xml$|^manifest\.safe$|^S2[A-D]_OPER_MTD_L(?:1C|2A)_(?:TL|DS)_[^/]*\.xml$/i;
+
 /**
  * Whether an object is one of the files of a product that is not its descriptor (a band file
- * whose scene starts with the arrival of the MTL or the STAC item). The bare archive names
- * (B02.tif) count only inside a folder: at the top of a bucket they are somebody's own image.
+ * whose scene starts with the arrival of the MTL, the STAC item or the SAFE product XML). The
+ * bare archive names (B02.tif) count only inside a folder: at the top of a bucket they are
+ * somebody's own image. Everything inside a `.SAFE/` folder but its root MTD_MSIL1C.xml /
+ * MTD_MSIL2A.xml is a member.
  */
 export function isSceneMemberName(name: string): boolean {
   const slash = name.lastIndexOf('/');
   const base = name.slice(slash + 1);
   if (base === '') return false;
+  const inSafe = SAFE_FOLDER.exec(name);
+  if (inSafe) return !SAFE_ROOT_DESCRIPTOR.test(inSafe[1]!);
+  if (SAFE_PRODUCT_FILE.test(base)) return true;
   if (LANDSAT_MEMBER.test(base)) return true;
   if (SENTINEL2_SAFE_MEMBER.test(base) || SENTINEL2_SAFE_MASK.test(base)) return true;
   return slash > 0 && SENTINEL2_COG_MEMBER.test(base);

@@ -1,13 +1,15 @@
-// A scene made of several objects: a descriptor (a STAC Item, a Landsat Collection 2 MTL) naming one
+// A scene made of several objects: a descriptor (a STAC Item, a Landsat Collection 2 MTL, a
+// Sentinel-2 SAFE product's MTD_MSIL1C.xml / MTD_MSIL2A.xml) naming one
 // object per band the model reads, with each band's conversion from stored numbers to reflectance,
 // taken from the product's own metadata. The descriptor is parsed without touching the bands;
 // reading them window by window is the band stack's job.
 import type { ScalingPresetTable } from '../imaging/scaling.js';
+import type { Georeference } from '../imaging/types.js';
 
 /** Where an object lives. Hrefs in a descriptor are resolved against the descriptor's own location. */
 export type ObjectLocation = { kind: 'gcs'; bucket: string; name: string } | { kind: 'file'; path: string };
 
-export const SCENE_KINDS = ['stac-item', 'landsat-mtl'] as const;
+export const SCENE_KINDS = ['stac-item', 'landsat-mtl', 'sentinel2-safe'] as const;
 export type SceneKind = (typeof SCENE_KINDS)[number];
 
 export interface SceneBand {
@@ -24,6 +26,11 @@ export interface SceneBand {
   offset: number;
   /** The stored value meaning "no data" (Landsat and Sentinel-2 fill is 0), or null. */
   noData: number | null;
+  /**
+   * Every stored value to treat as no data, when there is more than one: a SAFE product's
+   * Special_Values (NODATA 0 and SATURATED 65535). Includes `noData`; absent means just `noData`.
+   */
+  noDataValues?: readonly number[];
 }
 
 export const REFLECTANCE_CONVERSIONS = [
@@ -36,14 +43,17 @@ export const REFLECTANCE_CONVERSIONS = [
 ] as const;
 export type ReflectanceConversion = (typeof REFLECTANCE_CONVERSIONS)[number];
 
-export const REFLECTANCE_SOURCES = ['mtl', 'stac-raster-bands', 'stac-processing-baseline', 'preset'] as const;
+export const REFLECTANCE_SOURCES = ['mtl', 'stac-raster-bands', 'stac-processing-baseline', 'safe-product-xml', 'preset'] as const;
 export type ReflectanceSource = (typeof REFLECTANCE_SOURCES)[number];
 
 /** Which conversion to reflectance was applied and where its numbers came from. */
 export interface ReflectanceRecord {
   conversion: ReflectanceConversion;
   source: ReflectanceSource;
-  /** Degrees, when the conversion divides by sin(sun elevation). */
+  /**
+   * Degrees, when the conversion divides by sin(sun elevation), or when the product states it
+   * beside a conversion that needs none (a SAFE granule's Mean_Sun_Angle: 90 - zenith).
+   */
   sunElevation: number | null;
   /** Sentinel-2 processing baseline (e.g. "05.10"), when the product gives one. */
   processingBaseline: string | null;
@@ -61,6 +71,30 @@ export interface SceneDescription {
   /** One per model band, in the card's order. */
   bands: SceneBand[];
   reflectance: ReflectanceRecord;
+  /**
+   * Where the product's pixels lie as its metadata states it (a SAFE granule's Tile_Geocoding),
+   * for band files that carry no georeference of their own (a JP2 without GeoJP2/GMLJP2 box).
+   */
+  grid?: SceneGrid;
+}
+
+/** A product's tile grid at each resolution it delivers, finest first. */
+export interface SceneGrid {
+  /** Where it was read, for messages: the granule's MTD_TL.xml. */
+  source: string;
+  /** As the product writes it ("EPSG:32634"). */
+  crs: string;
+  epsg: number;
+  resolutions: SceneGridResolution[];
+}
+
+export interface SceneGridResolution {
+  /** Metres per pixel (10, 20, 60). */
+  resolutionM: number;
+  width: number;
+  height: number;
+  /** The GeoTIFF placement a band file of this size lies on (PixelIsArea, upper-left corner). */
+  georef: Georeference;
 }
 
 export interface DescribeSceneArgs {
@@ -77,4 +111,9 @@ export interface DescribeSceneArgs {
    * (USGS's own items state no reflectance scaling: it lives in the MTL). See companionMtlOf.
    */
   companionMtl?: Uint8Array;
+  /**
+   * The bytes of a SAFE product's granule metadata (GRANULE/<granule>/MTD_TL.xml): sun angles and
+   * the tile's geocoding live there, not in the product XML. See granuleMetadataOf.
+   */
+  granuleMetadata?: Uint8Array;
 }

@@ -10,6 +10,8 @@ import type { ObjectLocation, SceneKind } from '../../shared/scenes/types.js';
 
 const L9 = 'LC09_L1TP_014034_20220330_20220330_02_T1';
 const L8L2 = 'LC08_L2SP_047027_20201204_20210313_02_T1';
+const SAFE = 'drop/S2B_MSIL1C_20230823T095559_N0509_R122_T34UCF_20230823T120234.SAFE';
+const GRANULE = `${SAFE}/GRANULE/L1C_T34UCF_A033753_20230823T095553`;
 
 describe('isSceneMemberName', () => {
   const CASES: Array<[string, boolean]> = [
@@ -56,6 +58,39 @@ describe('isSceneMemberName', () => {
     ['MSK_DETFOO_B02.jp2', true],
     ['T32TQM_20220101T101431_B13.jp2', false],
     ['T32TQM_20220101T101431_B02_30m.jp2', false],
+    // everything inside a .SAFE folder but its root product XML (gcloud storage cp -r X.SAFE)
+    [`${SAFE}/manifest.safe`, true],
+    [`${SAFE}/INSPIRE.xml`, true],
+    [`${SAFE}/HTML/UserProduct_index.html`, true],
+    [`${SAFE}/HTML/UserProduct_index.xsl`, true],
+    [`${SAFE}/HTML/banner_3.png`, true],
+    [`${SAFE}/HTML/star_bg.jpg`, true],
+    [`${SAFE}/rep_info/S2_User_Product_Level-1C_Metadata.xsd`, true],
+    [`${SAFE}/DATASTRIP/DS_2BPS_20230823T120234_S20230823T095553/MTD_DS.xml`, true],
+    [`${SAFE}/DATASTRIP/DS_2BPS_20230823T120234_S20230823T095553/QI_DATA/FORMAT_CORRECTNESS.xml`, true],
+    [`${GRANULE}/MTD_TL.xml`, true],
+    [`${GRANULE}/AUX_DATA/AUX_CAMSFO`, true],
+    [`${GRANULE}/AUX_DATA/AUX_ECMWFT`, true],
+    [`${GRANULE}/IMG_DATA/T34UCF_20230823T095559_B02.jp2`, true],
+    [`${GRANULE}/IMG_DATA/T34UCF_20230823T095559_TCI.jp2`, true],
+    [`${GRANULE}/IMG_DATA/R20m/T34UCF_20230823T095559_SCL_20m.jp2`, true],
+    [`${GRANULE}/QI_DATA/MSK_CLASSI_B00.jp2`, true],
+    [`${GRANULE}/QI_DATA/T34UCF_20230823T095559_PVI.jp2`, true],
+    [`${GRANULE}/QI_DATA/GENERAL_QUALITY.xml`, true],
+    [`${GRANULE}/QI_DATA/L2A_QUALITY.xml`, true],
+    [`${GRANULE}/MTD_MSIL1C.xml`, true],
+    ['x.safe/notes.txt', true],
+    [`${SAFE}/MTD_MSIL1C.xml`, false],
+    [`${SAFE}/MTD_MSIL2A.xml`, false],
+    ['S2A_OPER_PRD_MSIL1C_PDMC_20160318T145513.SAFE/S2A_OPER_MTD_SAFL1C_PDMC_20160318T145513_R065_V20160318T102311_20160318T102311.xml', false],
+    // SAFE product files copied without their folder are no images either
+    ['MTD_TL.xml', true],
+    ['copied/manifest.safe', true],
+    ['copied/MTD_DS.xml', true],
+    ['S2A_OPER_MTD_L1C_TL_SGS__20160318T145513_A003831_T32TQM.xml', true],
+    ['MTD_MSIL1C.xml', false],
+    ['a.SAFE', false],
+    ['safe/notes.txt', false],
     // the COG naming of the public archives, in a scene folder
     ['sentinel-s2-l2a-cogs/32/T/QM/2022/6/S2A_32TQM_20220615_0_L2A/B02.tif', true],
     ['scenes/S2A_32TQM_20220615_0_L2A/B8A.tif', true],
@@ -100,6 +135,18 @@ describe('sceneDescriptorKind', () => {
     ['tileInfo.json', 'stac-item'],
     [`${L9}_MTL.xml`, null],
     [`${L9}_ANG.txt`, null],
+    // Sentinel-2 SAFE: the root product XML, nothing else of the folder
+    [`${SAFE}/MTD_MSIL1C.xml`, 'sentinel2-safe'],
+    [`${SAFE}/MTD_MSIL2A.xml`, 'sentinel2-safe'],
+    ['MTD_MSIL1C.xml', 'sentinel2-safe'],
+    ['uploads/mtd_msil2a.XML', 'sentinel2-safe'],
+    ['P.SAFE/S2A_OPER_MTD_SAFL1C_PDMC_20160318T145513_R065_V20160318T102311_20160318T102311.xml', 'sentinel2-safe'],
+    [`${GRANULE}/MTD_TL.xml`, null],
+    [`${GRANULE}/MTD_MSIL1C.xml`, null],
+    [`${SAFE}/manifest.safe`, null],
+    [`${SAFE}/INSPIRE.xml`, null],
+    ['MTD_MSIL1C.xml.bak', null],
+    ['MTD_MSIL1C.json', 'stac-item'],
     ['notes.txt', null],
     ['scene.tif', null],
     ['folder/.json', null],
