@@ -53,13 +53,14 @@ locals {
   }
 
   worker_env = {
-    CLOUDSEG_INFERENCE_BACKEND  = var.inference_backend
-    CLOUDSEG_INFERENCE_THREADS  = var.worker_cpu
-    CLOUDSEG_WORKER_CONCURRENCY = var.worker_concurrency == null ? "" : tostring(var.worker_concurrency)
-    CLOUDSEG_INFER_BATCH_TILES  = tostring(var.infer_batch_tiles)
-    CLOUDSEG_MEMORY_BUDGET_MB   = tostring(var.memory_budget_mb)
-    CLOUDSEG_DELETE_INPUT       = tostring(var.delete_input)
-    CLOUDSEG_WRITE_GEOTIFF      = tostring(var.write_geotiff)
-    CLOUDSEG_SCENE_BAND_BUCKETS = join(",", var.scene_band_buckets)
+    CLOUDSEG_INFERENCE_BACKEND           = var.inference_backend
+    CLOUDSEG_INFERENCE_THREADS           = var.worker_cpu
+    CLOUDSEG_WORKER_CONCURRENCY          = var.worker_concurrency == null ? "" : tostring(var.worker_concurrency)
+    CLOUDSEG_INFER_BATCH_TILES           = tostring(var.infer_batch_tiles)
+    CLOUDSEG_MEMORY_BUDGET_MB            = tostring(var.memory_budget_mb)
+    CLOUDSEG_DELETE_INPUT                = tostring(var.delete_input)
+    CLOUDSEG_WRITE_GEOTIFF               = tostring(var.write_geotiff)
+    CLOUDSEG_SCENE_BAND_BUCKETS          = join(",", var.scene_band_buckets)
+    CLOUDSEG_SCENE_ARRIVAL_GRACE_SECONDS = tostring(var.scene_arrival_grace_seconds)
   }
 }

@@ -520,6 +520,16 @@ variable "scene_band_buckets" {
   description = "CLOUDSEG_SCENE_BAND_BUCKETS: buckets besides the input bucket whose objects an uploaded STAC item may name as bands (e.g. a public mirror such as gcp-public-data-landsat). The worker's service account must be able to read them; nothing is granted here."
 }
 
+variable "scene_arrival_grace_seconds" {
+  type        = number
+  default     = 600
+  description = "CLOUDSEG_SCENE_ARRIVAL_GRACE_SECONDS: for this long after a scene descriptor (STAC item, MTL, SAFE product XML) lands, a band or companion object not there yet is waited for by redelivery instead of failing the scene (a folder copy lands in any order). Keep it within the redelivery window of worker_max_delivery_attempts."
+  validation {
+    condition     = var.scene_arrival_grace_seconds >= 0 && var.scene_arrival_grace_seconds <= 3600
+    error_message = "scene_arrival_grace_seconds must be between 0 and 3600."
+  }
+}
+
 variable "model_repo" {
   type        = string
   description = "CLOUDSEG_MODEL_REPO: the git repository that is the model registry (https URL, readable by the worker), e.g. this project's own repository."

@@ -103,6 +103,10 @@ const EnvSchema = z.object({
       if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `not bucket names: ${bad.join(', ')}` });
       return buckets;
     }),
+  // A scene is many objects arriving in any order (`gcloud storage cp -r X.SAFE`): for this long
+  // after its descriptor landed, a band or companion not there yet is waited for (the batch is
+  // redelivered) instead of failing the scene. Within the work subscription's redelivery window.
+  CLOUDSEG_SCENE_ARRIVAL_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(600),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -159,6 +163,8 @@ export interface Config {
     writeGeoTiff: boolean;
     /** Buckets other than the descriptor's own that a scene may read band objects from. */
     sceneBandBuckets: string[];
+    /** How long after a scene descriptor's upload its missing members are waited for. */
+    sceneArrivalGraceSeconds: number;
   };
   model: {
     source: ModelSourceConfig;
@@ -218,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       deleteInput: e.CLOUDSEG_DELETE_INPUT,
       writeGeoTiff: e.CLOUDSEG_WRITE_GEOTIFF,
       sceneBandBuckets: e.CLOUDSEG_SCENE_BAND_BUCKETS,
+      sceneArrivalGraceSeconds: e.CLOUDSEG_SCENE_ARRIVAL_GRACE_SECONDS,
     },
     model: {
       source: modelSource(e),

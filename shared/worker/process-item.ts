@@ -43,6 +43,8 @@ export interface WorkerSettings {
   writeGeoTiff: boolean;
   /** Buckets besides the descriptor's own that a scene may name band objects in. @default none */
   sceneBandBuckets?: readonly string[];
+  /** For this long after a descriptor's upload, a missing scene member is waited for (retryable). @default 0 */
+  sceneArrivalGraceSeconds?: number;
 }
 
 export interface WorkerDeps {
@@ -72,7 +74,7 @@ export async function processItem(deps: WorkerDeps, batchId: string, item: Batch
   const timings: Timings = {};
   const input: ObjectRef = { bucket: item.bucket, name: item.name, generation: item.generation };
   const log = deps.logger.child({ batchId, input: `${input.bucket}/${input.name}#${input.generation}` });
-  const event = await outcomeOf(deps, batchId, input, timings, log);
+  const event = await outcomeOf(deps, batchId, input, timings, log, item.finalizedAt);
   event.timingsMs.total = performance.now() - started;
   await publishFinal(deps, event, item.finalizedAt, log);
   if (event.status === 'failed') await recordFailure(deps, event, log);
@@ -144,6 +146,7 @@ async function outcomeOf(
   input: ObjectRef,
   timings: Timings,
   log: Logger,
+  finalizedAt?: string,
 ): Promise<ResultEvent> {
   const { storage, model, settings } = deps;
   const make = (status: ResultStatus, fields: Partial<ResultEvent> = {}) =>
@@ -175,7 +178,7 @@ async function outcomeOf(
   }
 
   const sceneKind = sceneDescriptorKind(input.name);
-  const read = sceneKind ? await readScene(deps, input, timings, make, log) : await readImage(deps, input, timings, make, log);
+  const read = sceneKind ? await readScene(deps, input, timings, make, log, finalizedAt) : await readImage(deps, input, timings, make, log);
   if ('event' in read) return read.event;
   const { segmentation, scene } = read;
 
@@ -275,7 +278,7 @@ async function readImage(deps: WorkerDeps, input: ObjectRef, timings: Timings, m
 // A scene descriptor (STAC item, Landsat MTL): the descriptor is read whole (it is small, and
 // capped), described with the card's bands, and each band object is read at the generation it has
 // now, pinned for the whole scene. The descriptor's generation keys the masks and their provenance.
-async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, make: Make, log: Logger): Promise<Read> {
+async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, make: Make, log: Logger, finalizedAt?: string): Promise<Read> {
   const { storage, model, settings } = deps;
   const downloader = downloaderOf(deps);
   const label = `gs://${input.bucket}/${input.name}`;
@@ -316,6 +319,9 @@ async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, m
       throw new CloudsegError('INPUT_UNREADABLE', `${label}: a band object changed while the scene was read; reading it again`, { cause: err, retryable: true });
     }
     if (isRetryable(err)) throw err;
+    // Members still arriving (a folder copy lands in any order): wait, by redelivery, within the grace.
+    const waited = membersPending(err, finalizedAt, settings.sceneArrivalGraceSeconds ?? 0, deps.now?.() ?? new Date());
+    if (waited) throw waited;
     if (isSourceReadError(err)) {
       log.warn({ err }, 'a band object cannot be read');
       return { event: make('failed', { error: { code: 'INPUT_UNREADABLE', message: `${label}: a band object cannot be read: ${describeError(err).message}` } }) };
@@ -323,6 +329,22 @@ async function readScene(deps: WorkerDeps, input: ObjectRef, timings: Timings, m
     log.warn({ err }, 'scene failed');
     return { event: make('failed', { error: describeError(err) }) };
   }
+}
+
+/**
+ * BANDS_MISSING as a retryable error while the descriptor is younger than the grace (its members
+ * may still be on their way); null when the error is something else or the grace is over, so the
+ * scene fails for good, naming what is missing. Without the upload's time nothing is waited for.
+ */
+export function membersPending(err: unknown, finalizedAt: string | undefined, graceSeconds: number, now: Date): CloudsegError | null {
+  if (!(err instanceof CloudsegError) || err.code !== 'BANDS_MISSING' || finalizedAt === undefined || graceSeconds <= 0) return null;
+  const ageSeconds = (now.getTime() - Date.parse(finalizedAt)) / 1000;
+  if (!Number.isFinite(ageSeconds) || ageSeconds >= graceSeconds) return null;
+  return new CloudsegError('BANDS_MISSING', `${err.message}; the descriptor landed ${Math.max(0, Math.round(ageSeconds))} s ago: waiting up to ${graceSeconds} s for the rest of the scene`, {
+    retryable: true,
+    cause: err,
+    ...(err.details ? { details: err.details } : {}),
+  });
 }
 
 // A small object the descriptor points at (a Landsat item's MTL), as it is now; null when absent.

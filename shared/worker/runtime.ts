@@ -35,6 +35,7 @@ export function workerSettings(config: Config): WorkerSettings {
     deleteInput: config.worker.deleteInput,
     writeGeoTiff: config.worker.writeGeoTiff,
     sceneBandBuckets: config.worker.sceneBandBuckets,
+    sceneArrivalGraceSeconds: config.worker.sceneArrivalGraceSeconds,
   };
 }
 

@@ -31,7 +31,7 @@ const STAC_BANDS = [
 test('STAC item, Landsat band set and an item with a missing band: flush skips the band files, one result per scene', { skip: EMULATOR_MISSING, timeout: 600_000 }, async (t) => {
   const rootDir = await mkdtemp(join(tmpdir(), 'spipe-scene-pipeline-'));
   const filesDir = join(rootDir, 'files');
-  const stack = await startLocalStack({ rootDir: join(rootDir, 'stack'), logger: createLogger({ level: 'warn' }), flushEveryMs: null, resultSubscriptions: [RESULTS], env: { LOG_LEVEL: 'warn' } }).catch(async (err: unknown) => {
+  const stack = await startLocalStack({ rootDir: join(rootDir, 'stack'), logger: createLogger({ level: 'warn' }), flushEveryMs: null, resultSubscriptions: [RESULTS], env: { LOG_LEVEL: 'warn', CLOUDSEG_SCENE_ARRIVAL_GRACE_SECONDS: '0' } }).catch(async (err: unknown) => {
     await rm(rootDir, { recursive: true, force: true });
     throw err;
   });
@@ -164,7 +164,7 @@ test('STAC item, Landsat band set and an item with a missing band: flush skips t
     assert.ok(Math.abs(landsat.reflectance!.offset[b]! - LANDSAT_REFLECTANCE.add / sin) < 1e-9, `offset ${landsat.reflectance!.offset[b]}`);
   }
 
-  // The item with a band object missing: failed, BANDS_MISSING naming the band and its object.
+  // The item with a band object missing (no arrival grace here): failed, BANDS_MISSING naming the band and its object.
   const missing = byName.get('s2/scene-b/item.json')!;
   assert.equal(missing.status, 'failed');
   assert.equal(missing.error?.code, 'BANDS_MISSING');

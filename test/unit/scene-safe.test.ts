@@ -278,7 +278,7 @@ describe('SAFE products cloudseg refuses', () => {
   });
 
   it('without the granule MTD_TL.xml, naming where it was looked for', () => {
-    fails(() => run(product.l1c.xml(), { tl: null }), 'SCENE_INVALID', new RegExp(`gs://in/drop/${L1C}\\.SAFE/GRANULE/${L1C_GRANULE}/MTD_TL\\.xml could not be read`));
+    fails(() => run(product.l1c.xml(), { tl: null }), 'BANDS_MISSING', new RegExp(`gs://in/drop/${L1C}\\.SAFE/GRANULE/${L1C_GRANULE}/MTD_TL\\.xml could not be read`));
   });
 
   it('a granule MTD_TL.xml without geocoding, or one given as the descriptor', () => {

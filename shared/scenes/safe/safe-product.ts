@@ -92,7 +92,10 @@ export function describeSafeProduct(args: DescribeSceneArgs): SceneDescription {
 
   const granuleLabel = formatLocation(granuleMetadataLocation(args.location, layout.granule));
   if (!args.granuleMetadata) {
-    throw invalid(`${label}: the granule metadata ${granuleLabel} could not be read (the sun angles and the tile's geocoding are there); upload the whole .SAFE folder`, GRANULE_METADATA_NAME);
+    // A member of the product that is not there (yet: a folder copy lands in any order), like a band.
+    throw new CloudsegError('BANDS_MISSING', `${label}: the granule metadata ${granuleLabel} could not be read (the sun angles and the tile's geocoding are there); upload the whole .SAFE folder`, {
+      details: { missing: [{ band: 'granule metadata', href: GRANULE_METADATA_NAME, object: granuleLabel }] },
+    });
   }
   const granule = parseGranuleMetadata(args.granuleMetadata, granuleLabel);
 
