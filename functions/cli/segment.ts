@@ -1,5 +1,5 @@
 // `cloudseg segment`
-import { basename } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging.js';
@@ -11,8 +11,11 @@ export function registerSegment(program: Command): void {
   program
     .command('segment')
     .description('segment local images with the same per-image path as the worker; prints one result event per image')
-    .argument('<images...>', 'GeoTIFF or PNG files (bands in the model\'s order), STAC item JSONs or Landsat MTL files (bands beside them)')
-    .requiredOption('--out <dir>', 'folder for <file name>.mask.png (and .mask.tif when georeferenced)')
+    .argument(
+      '<images...>',
+      'GeoTIFF or PNG files (bands in the model\'s order), STAC item JSONs or Landsat MTL files (bands beside them), Sentinel-2 .SAFE product folders or their MTD_MSIL1C.xml / MTD_MSIL2A.xml',
+    )
+    .requiredOption('--out <dir>', 'folder for <file name>.mask.png (and .mask.tif when georeferenced); a SAFE product\'s are <X.SAFE>.mask.png')
     .option('--scale <s>', 'input scale (one number, or one per band separated by commas)', numList)
     .option('--offset <o>', 'input offset (one number, or one per band)', numList)
     .option('--preset <name>', 'a scaling preset of the model card (e.g. landsat8-l1, sentinel2-l1c)')
@@ -24,7 +27,7 @@ export function registerSegment(program: Command): void {
       const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       const { createStorage } = await import('../../shared/cloud/storage.js');
       const { modelSourceFromConfig } = await import('../../shared/worker/model-source-from-config.js');
-      const { segmentFile } = await import('../../shared/worker/segment-files.js');
+      const { localMaskName, segmentFile } = await import('../../shared/worker/segment-files.js');
       const models = modelSourceFromConfig(config, logger, { storage: createStorage(config.projectId) });
       const lease = await models.acquire();
       const model = lease.model;
@@ -36,7 +39,7 @@ export function registerSegment(program: Command): void {
       let failed = 0;
       for (const image of images) {
         // The bar's line is ended before the event is printed, so stdout never lands inside it.
-        const progress = drawProgress ? createProgressBar(process.stderr, basename(image)) : null;
+        const progress = drawProgress ? createProgressBar(process.stderr, localMaskName(resolve(image))) : null;
         const event = await segmentFile(model, image, {
           outDir: opts.out,
           memoryBudgetBytes: config.worker.memoryBudgetBytes,

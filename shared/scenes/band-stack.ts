@@ -1,15 +1,15 @@
-// Windows of a scene stored one band per object (a STAC item's assets, a Landsat band set): each
-// band is a TIFF read window by window through its own RangeSource, and a window of the stack is
-// the model's input for that rectangle, bands in the card's order, each band's reflectance
-// conversion applied. Every band's header is checked (size, georeference, sample) before any pixel;
-// a band at an integer fraction of the finest resolution (Sentinel-2 20 m in a 10 m stack) is upsampled.
+// Windows of a scene stored one band per object (a STAC item's assets, a Landsat band set, a SAFE
+// product's JP2s): each band is a TIFF or JPEG 2000 read window by window through its own
+// RangeSource (band-reader.ts), and a window of the stack is the model's input for that rectangle,
+// bands in the card's order, each band's reflectance conversion applied. Every band's header is
+// checked (size, georeference, sample) before any pixel; a band at an integer fraction of the
+// finest resolution (Sentinel-2 20 m in a 10 m stack) is upsampled.
 import { CloudsegError } from '../errors.js';
-import { hexHead, sniffContainer } from '../imaging/decode.js';
 import type { RangeSource } from '../imaging/range-source.js';
-import { openTiffWindows, type TiffWindows } from '../imaging/tiff-windows.js';
 import type { Tile } from '../imaging/tiling.js';
 import { bytesPerSample, type Georeference, type RasterDtype, type RasterHeader } from '../imaging/types.js';
-import type { SceneBand } from './types.js';
+import { openBandReader, type BandReader } from './band-reader.js';
+import type { SceneBand, SceneGrid } from './types.js';
 
 /** One band of the stack: what the descriptor says about it and a way to read its object. */
 export interface StackBand {
@@ -34,6 +34,11 @@ export interface BandStackOptions {
   label: string;
   /** Decoded blocks all bands together may cache. @default 64 MiB */
   blockCacheBytes?: number;
+  /**
+   * The product's own grid (a SAFE granule's Tile_Geocoding): every band is placed on it by its
+   * size, a band file with a georeference of its own must agree on the CRS (see placeOnGrid).
+   */
+  grid?: SceneGrid;
   /**
    * Called after each band's header with the stack so far and the block cache bytes of the bands
    * opened so far, before that band's block tables or any pixel are read; throw to refuse. The
@@ -64,21 +69,14 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
   if (bands.length === 0) throw new CloudsegError('SCENE_INVALID', `${label}: the scene names no bands`);
   // The cache budget is shared: a stack of four bands caches no more than one four-band file would.
   const perBandCache = Math.floor((options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES) / bands.length);
-  const opened: TiffWindows[] = [];
+  const opened: BandReader[] = [];
   let cacheSoFar = 0;
   for (const entry of bands) {
     const name = `${label} band ${entry.band.band} (${entry.band.href})`;
-    // A band object that is no TIFF at all (a JPEG 2000 twin, the item itself) is said so plainly,
-    // not as whatever the TIFF parser makes of its first bytes.
-    const head = await entry.source.read(0, 16);
-    if (sniffContainer(head) !== 'tiff') {
-      throw new CloudsegError('UNSUPPORTED_FORMAT', `${name} is not a TIFF/GeoTIFF (starts with ${hexHead(head)}); scene bands are read as TIFFs`, {
-        details: { band: entry.band.band, href: entry.band.href },
-      });
-    }
-    const windows = await openTiffWindows(entry.source, {
+    const reader = await openBandReader(entry.source, {
       label: name,
       blockCacheBytes: perBandCache,
+      ...(options.grid ? { grid: options.grid } : {}),
       admit: (header, blockCacheBytes) => {
         const headers = [...opened.map((o) => o.header), header];
         const finest = headers.reduce((a, b) => (b.width > a.width ? b : a));
@@ -105,7 +103,7 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
         );
       },
     });
-    opened.push(windows);
+    opened.push(reader);
   }
   // The stack is on the finest grid (the first band of it gives the mask's georeference); a coarser
   // band (Sentinel-2's 20 m SWIR in a 10 m stack) is upsampled by nearest neighbour, `factor` times.
@@ -118,8 +116,9 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
     bytesPerPixelRead: Math.max(...opened.map((o) => o.header.bands * bytesPerSample(o.header.dtype))),
     dtypes: opened.map((o) => o.header.dtype),
   };
-  // The descriptor's nodata wins; a band it says nothing about keeps its file's.
-  const noData = bands.map((b, i) => b.band.noData ?? opened[i]!.header.noData);
+  // The descriptor's nodata wins (all its values: a SAFE product's NODATA and SATURATED); a band
+  // it says nothing about keeps its file's.
+  const noData = bands.map((b, i) => noDataTest(b.band.noDataValues ?? [b.band.noData ?? opened[i]!.header.noData]));
 
   const readWindow = async (window: Tile): Promise<StackWindow> => {
     const rasters = await Promise.all(opened.map((o, b) => o.readWindow(coarseWindow(window, factors[b]!))));
@@ -130,12 +129,12 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
     for (let b = 0; b < count; b++) {
       const { data, bands: stride, width: rasterWidth } = rasters[b]!;
       const { scale, offset, sample } = bands[b]!.band;
-      const nd = noData[b]!;
-      const ndIsNaN = nd !== null && Number.isNaN(nd);
+      const isNoData = noData[b]!;
       const factor = factors[b]!;
       const put = (p: number, v: number) => {
-        // A nodata sample is 0 in the input (as toModelInput does for a stacked file) and its pixel nodata.
-        if (v === nd || !Number.isFinite(v) || (ndIsNaN && Number.isNaN(v))) {
+        // A nodata sample is 0 in the input (as toModelInput does for a stacked file) and its pixel
+        // nodata; NaN and infinities are never data (a NaN nodata among them).
+        if (!Number.isFinite(v) || isNoData(v)) {
           input[p * count + b] = 0;
           valid[p] = 0;
         } else {
@@ -159,6 +158,22 @@ export async function openBandStack(bands: readonly StackBand[], options: BandSt
     return { input, valid, validCount };
   };
   return { header, georef: finest.georef, readWindow };
+}
+
+/** Whether a stored value is one of `values` (nulls ignored; NaN needs no entry: it is never data). */
+function noDataTest(values: readonly (number | null)[]): (v: number) => boolean {
+  const finite = [...new Set(values.filter((v): v is number => v !== null && Number.isFinite(v)))];
+  if (finite.length === 0) return () => false;
+  if (finite.length === 1) {
+    const a = finite[0]!;
+    return (v) => v === a;
+  }
+  if (finite.length === 2) {
+    const [a, b] = finite as [number, number];
+    return (v) => v === a || v === b;
+  }
+  const set = new Set(finite);
+  return (v) => set.has(v);
 }
 
 /** The window of a band `factor` times coarser that covers `window` of the stack's grid. */

@@ -1,7 +1,8 @@
 // The worker's per-image path applied to local files (the CLI's `segment`): same decode, scaling,
-// inference and encoding, masks written beside each other in a folder, one result event per image.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+// inference and encoding, masks written beside each other in a folder, one result event per image
+// (a Sentinel-2 .SAFE folder is one image: its product XML is the scene's descriptor).
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { classFields, RESULT_SCHEMA_ID, type ResultEvent } from '../contracts/result-event.js';
 import { CloudsegError, describeError, isRetryable } from '../errors.js';
@@ -12,6 +13,7 @@ import { encodeMasks, type ScalingOverride } from './segment-image.js';
 import { segmentSource, type SourceLimits } from './segment-source.js';
 import type { Reflectance, SceneRef } from '../contracts/result-event.js';
 import { describeSceneReading, sceneDescriptorKind } from '../scenes/describe-scene.js';
+import { isSafeFolderName, safeDescriptorIn } from '../scenes/safe/safe-product.js';
 import type { ObjectLocation } from '../scenes/types.js';
 import type { MaskResult } from './segment-image.js';
 import type { RangeSource } from '../imaging/range-source.js';
@@ -45,19 +47,24 @@ export async function segmentFile(model: SegmentationModel, path: string, option
   let scene: SceneRef | null = null;
   try {
     const t0 = performance.now();
-    const info = await stat(absolute).catch((cause: unknown) => {
+    let info = await stat(absolute).catch((cause: unknown) => {
       throw new CloudsegError('INPUT_NOT_FOUND', `cannot read ${absolute}`, { cause });
     });
+    if (info.isDirectory()) {
+      // The folder stands for its product XML: the same scene, event and masks as naming the XML.
+      input.name = await safeFolderDescriptor(absolute);
+      info = await stat(input.name);
+    }
     input.generation = String(Math.trunc(info.mtimeMs * 1000));
     const download = performance.now() - t0;
     const limits: SourceLimits = { memoryBudgetBytes: options.memoryBudgetBytes, batchTiles: options.batchTiles, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
-    const read = sceneDescriptorKind(absolute) ? await readLocalScene(model, absolute, input, limits) : await readLocalImage(model, absolute, options, limits);
+    const read = sceneDescriptorKind(input.name) ? await readLocalScene(model, input.name, input, limits) : await readLocalImage(model, input.name, options, limits);
     const { segmentation } = read;
     scene = read.scene;
     const encoded = await encodeMasks(segmentation, { geotiff: options.geotiff });
     const t1 = performance.now();
     await mkdir(options.outDir, { recursive: true });
-    const names = maskNames({ bucket: null, name: basename(absolute) }, '');
+    const names = maskNames({ bucket: null, name: localMaskName(input.name) }, '');
     const pngPath = resolve(join(options.outDir, names.png));
     await writeFile(pngPath, encoded.png);
     let georeferenced = null;
@@ -105,6 +112,31 @@ export async function segmentFile(model: SegmentationModel, path: string, option
   }
 }
 
+/**
+ * The descriptor of a `.SAFE` product folder (MTD_MSIL1C.xml or MTD_MSIL2A.xml at its top).
+ * UNSUPPORTED_FORMAT for another folder, INPUT_NOT_FOUND for a .SAFE folder without one.
+ */
+async function safeFolderDescriptor(folder: string): Promise<string> {
+  if (!isSafeFolderName(folder)) {
+    throw new CloudsegError('UNSUPPORTED_FORMAT', `${folder} is a folder; segment takes image files, scene descriptors and Sentinel-2 .SAFE product folders`);
+  }
+  const descriptor = safeDescriptorIn(await readdir(folder));
+  if (descriptor === null) {
+    throw new CloudsegError('INPUT_NOT_FOUND', `${folder} holds neither MTD_MSIL1C.xml nor MTD_MSIL2A.xml at its top: not a whole Sentinel-2 product (copy the whole .SAFE folder)`);
+  }
+  return join(folder, descriptor);
+}
+
+/**
+ * The name a local input's masks take: its file name, but a SAFE product XML in its .SAFE folder
+ * is named after the folder (every product's XML is called MTD_MSIL1C.xml; side by side in one
+ * --out folder they must not overwrite each other).
+ */
+export function localMaskName(path: string): string {
+  const folder = dirname(path);
+  return sceneDescriptorKind(path) === 'sentinel2-safe' && isSafeFolderName(folder) ? basename(folder) : basename(path);
+}
+
 type LocalRead = { segmentation: MaskResult; reflectance: Reflectance; scene: SceneRef | null };
 
 // Read in ranges like an object in the bucket: a TIFF window by window, never whole.
@@ -115,7 +147,8 @@ async function readLocalImage(model: SegmentationModel, path: string, options: S
   return { segmentation: { ...segmentation, tags: { ...reflectanceTags(reflectance), ...segmentation.tags } }, reflectance, scene: null };
 }
 
-// A STAC item or an MTL on disk: its band hrefs resolve to files beside it (or absolute paths).
+// A STAC item, an MTL or a SAFE product XML on disk: its band hrefs resolve to files beside it
+// (or absolute paths); a SAFE product's granule MTD_TL.xml is read from its GRANULE folder.
 async function readLocalScene(model: SegmentationModel, path: string, descriptor: { bucket: string; name: string; generation: string }, limits: SourceLimits): Promise<LocalRead> {
   const info = await stat(path);
   checkDescriptorSize(path, info.size);
@@ -127,7 +160,7 @@ async function readLocalScene(model: SegmentationModel, path: string, descriptor
       presets: model.card.presets,
       defaultPreset: model.card.defaultPreset.integer,
     },
-    // A Landsat item's MTL beside it on disk; null when absent (describeScene says what is missing).
+    // A Landsat item's MTL beside it, a SAFE granule's MTD_TL.xml; null when absent (describeScene says what is missing).
     async (location) => {
       if (location.kind !== 'file') return null;
       const companion = await stat(location.path).catch(() => null);

@@ -19,7 +19,7 @@ import type { ObjectLocation, ReflectanceRecord, SceneBand, SceneDescription } f
 import { noValidPixels } from './segment-image.js';
 import { asDecodeError, type SourceLimits, type SourceSegmentation } from './segment-source.js';
 
-/** A descriptor larger than this is not a scene description (a STAC item or an MTL is a few KB). */
+/** A descriptor larger than this is not a scene description (a STAC item, an MTL or a SAFE product XML is a few KB). */
 export const MAX_DESCRIPTOR_BYTES = 4 * 1024 * 1024;
 
 export interface SceneSegmentation extends SourceSegmentation {
@@ -141,6 +141,8 @@ export async function segmentSceneBands(
   const stack = await asDecodeError(label, () =>
     openBandStack(bands, {
       label,
+      // A SAFE product's JP2s are placed by its granule's grid (some carry no GeoJP2/GMLJP2 box).
+      ...(scene.grid ? { grid: scene.grid } : {}),
       admit: (header, blockCacheBytes) => {
         checkMemoryBudget(label, header.width, header.height, 2 * header.width * header.height, limits.memoryBudgetBytes);
         const plan = sceneTilePlan(card, header.width, header.height, segmentOptions);

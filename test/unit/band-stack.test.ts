@@ -11,7 +11,7 @@ import { CloudsegError } from '../../shared/errors.js';
 import { checkMemoryBudget } from '../../shared/imaging/memory-budget.js';
 import { bytesRangeSource, fileRangeSource, RangeSource } from '../../shared/imaging/range-source.js';
 import { openBandStack, type StackBand } from '../../shared/scenes/band-stack.js';
-import type { SceneBand } from '../../shared/scenes/types.js';
+import type { SceneBand, SceneGrid } from '../../shared/scenes/types.js';
 import { bandValue, UTM_33N, writeBandFile } from '../integration/scene-band-files.js';
 
 const NAMES = ['blue', 'green', 'red', 'nir'] as const;
@@ -116,14 +116,66 @@ describe('band stack', () => {
     await assert.rejects(openBandStack(bands, { label: 'item.json' }), (err: unknown) => err instanceof CloudsegError && err.code === 'SCENE_INVALID' && /sample 1/.test(err.message));
   });
 
-  test('a band object that is no TIFF is UNSUPPORTED_FORMAT naming the band, not a parser message', async () => {
+  test('a band object that is neither TIFF nor JPEG 2000 is UNSUPPORTED_FORMAT naming the band, not a parser message', async () => {
     const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
     const bands = await open([{ band: sceneBand('blue', paths[0]!, 0), path: paths[0]! }]);
     bands.push({ band: sceneBand('green', 'green.jp2', 1), source: bytesRangeSource(png) });
     await assert.rejects(
       openBandStack(bands, { label: 'item.json' }),
-      (err: unknown) => err instanceof CloudsegError && err.code === 'UNSUPPORTED_FORMAT' && /band green \(green\.jp2\) is not a TIFF/.test(err.message),
+      (err: unknown) => err instanceof CloudsegError && err.code === 'UNSUPPORTED_FORMAT' && /band green \(green\.jp2\) is neither a TIFF\/GeoTIFF nor JPEG 2000/.test(err.message),
     );
+  });
+
+  test('every value of noDataValues is nodata (a SAFE product\'s NODATA 0 and SATURATED 65535)', async () => {
+    const saturated = await writeBandFile(dir, 'red-saturated.tif', {}, (x, y) => (x >= 200 && x < 204 && y === 300 ? 65535 : bandValue(2, x, y)));
+    const files = [paths[0]!, paths[1]!, saturated, paths[3]!];
+    const bands = await open(NAMES.map((b, i) => ({ band: { ...sceneBand(b, files[i]!, i), noDataValues: [0, 65535] }, path: files[i]! })));
+    const stack = await openBandStack(bands, { label: 'MTD_MSIL1C.xml' });
+    const read = await stack.readWindow({ x: 199, y: 300, width: 6, height: 1 });
+    assert.deepEqual([...read.valid], [1, 0, 0, 0, 0, 1]);
+    assert.equal(read.input[1 * 4 + 2], 0, 'a saturated sample is 0 in the input');
+    const edge = await stack.readWindow({ x: 39, y: 300, width: 2, height: 1 });
+    assert.deepEqual([...edge.valid], [0, 1], 'and 0 still is');
+  });
+
+  describe('on the product\'s own grid (a SAFE granule\'s MTD_TL.xml)', () => {
+    const grid = (crs: string, epsg: number): SceneGrid => ({
+      source: 'GRANULE/g/MTD_TL.xml',
+      crs,
+      epsg,
+      resolutions: [
+        { resolutionM: 30, width: 700, height: 600, georef: { ...UTM_33N, geoKeys: { ...UTM_33N.geoKeys, ProjectedCSTypeGeoKey: epsg } } },
+        { resolutionM: 60, width: 350, height: 300, georef: { ...UTM_33N, geoKeys: { ...UTM_33N.geoKeys, ProjectedCSTypeGeoKey: epsg }, modelPixelScale: [60, 60, 0] } },
+      ],
+    });
+
+    test('bands without a georeference take the grid\'s for their size, beside bands with one; a coarse one is upsampled', async () => {
+      const bare = await writeBandFile(dir, 'blue-bare.tif', { georef: null }, (x, y) => bandValue(0, x, y));
+      const bareCoarse = await writeBandFile(dir, 'nir-bare-60m.tif', { width: 350, height: 300, border: 20, georef: null }, (x, y) => bandValue(3, x, y));
+      const files = [bare, paths[1]!, paths[2]!, bareCoarse];
+      const stack = await openBandStack(await open(NAMES.map((b, i) => ({ band: sceneBand(b, files[i]!, i), path: files[i]! }))), { label: 'MTD_MSIL1C.xml', grid: grid('EPSG:32633', 32633) });
+      assert.deepEqual(stack.georef, grid('EPSG:32633', 32633).resolutions[0]!.georef);
+      const read = await stack.readWindow({ x: 100, y: 101, width: 1, height: 1 });
+      assert.equal(read.input[3], Math.fround(bandValue(3, 50, 50) * SCALE[3]! + OFFSET[3]!));
+    });
+
+    test('a band whose own CRS is not the grid\'s is SCENE_INVALID naming both', async () => {
+      const bands = await open(NAMES.map((b, i) => ({ band: sceneBand(b, paths[i]!, i), path: paths[i]! })));
+      await assert.rejects(openBandStack(bands, { label: 'MTD_MSIL1C.xml', grid: grid('EPSG:32632', 32632) }), (err: unknown) => {
+        assert.ok(err instanceof CloudsegError && err.code === 'SCENE_INVALID', String(err));
+        assert.match(err.message, /MTD_TL\.xml places the tile in EPSG:32632 but MTD_MSIL1C\.xml band blue \(.*blue\.tif\) \(its GeoTIFF keys\) says EPSG:32633/);
+        return true;
+      });
+    });
+
+    test('a band of a size the grid does not have is SCENE_INVALID', async () => {
+      const odd = await writeBandFile(dir, 'blue-odd.tif', { width: 500, height: 400, georef: null }, (x, y) => bandValue(0, x, y));
+      const bands = await open([{ band: sceneBand('blue', odd, 0), path: odd }]);
+      await assert.rejects(
+        openBandStack(bands, { label: 'MTD_MSIL1C.xml', grid: grid('EPSG:32633', 32633) }),
+        (err: unknown) => err instanceof CloudsegError && err.code === 'SCENE_INVALID' && /500x400 pixels; GRANULE\/g\/MTD_TL\.xml gives the tile as 700x600 at 30 m, 350x300 at 60 m/.test(err.message),
+      );
+    });
   });
 
   test('bands of different sizes are SCENE_INVALID naming the bands and sizes, no pixel read', async () => {
