@@ -23,6 +23,8 @@ export interface DemoOptions {
   timeoutMs?: number;
   /** Print to this (default stdout). */
   print?: (line: string) => void;
+  /** Ctrl-C: stops the stack at once; runDemo then rejects. */
+  signal?: AbortSignal;
 }
 
 export interface DemoRow {
@@ -51,6 +53,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoRow[]> {
     // The functions' own logs would drown the table; LOG_LEVEL=info shows them.
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
   });
+  const { signal } = options;
+  // Stopping the stack cuts whatever step is running (a flush, a wait) short.
+  const stopOnAbort = () => void stack.stop();
+  signal?.addEventListener('abort', stopOnAbort, { once: true });
+  if (signal?.aborted) stopOnAbort();
   try {
     const { config, storage, pubsub } = stack;
     const events = new Map<string, ResultEvent>();
@@ -73,9 +80,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoRow[]> {
     const wanted = samples.map((s) => `samples/${basename(s.imagePath)}`);
     print(`Flushing the upload buffer and waiting for ${wanted.length} result events...`);
     while (!wanted.every((name) => events.has(name))) {
+      signal?.throwIfAborted();
       if (Date.now() > deadline) throw new Error(`demo timed out; got ${events.size} of ${wanted.length} results`);
       await stack.triggerFlush(); // short pulls are normal: flushing again picks up stragglers
-      await waitFor(() => wanted.every((name) => events.has(name)), 5000);
+      await waitFor(() => Boolean(signal?.aborted) || wanted.every((name) => events.has(name)), 5000);
     }
     await subscription.close();
 
@@ -91,6 +99,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRow[]> {
     print(`\nMasks and overlays are in ${outDir}`);
     return rows;
   } finally {
+    signal?.removeEventListener('abort', stopOnAbort);
     await stack.stop();
     await rm(rootDir, { recursive: true, force: true });
   }

@@ -1,8 +1,10 @@
-// Starts the Pub/Sub emulator that ships with the Google Cloud CLI on a free loopback port, through
-// its own launcher (gcloud's wrapper is slower and writes to ~/.config), and stops its process group.
+// Starts the Pub/Sub emulator that ships with the Google Cloud CLI on a loopback port, through
+// its own launcher (gcloud's wrapper is slower and writes to ~/.config), and stops its process group;
+// the group also goes when this process dies without stopping it, even by SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freePort } from './free-port.js';
+import { assertPortFree, freePort } from './free-port.js';
+import { guardProcessGroup } from './orphan-guard.js';
 
 export const DEFAULT_EMULATOR_LAUNCHER =
   '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator';
@@ -26,35 +28,64 @@ export function findEmulatorLauncher(override?: string): LauncherLookup {
   };
 }
 
-export async function startPubSubEmulator(options: { launcher?: string; port?: number; startTimeoutMs?: number } = {}): Promise<PubSubEmulator> {
+export interface PubSubEmulatorOptions {
+  launcher?: string;
+  /** @default a free port. A given port that is taken is a CONFIG_INVALID error naming it. */
+  port?: number;
+  /** Who asked for `port`, for that error (e.g. '--pubsub-port'). */
+  portSetting?: string;
+  /** @default 30000 */
+  startTimeoutMs?: number;
+  /**
+   * How long stop() lets java shut down after SIGTERM before SIGKILL. Its state is in memory and
+   * thrown away either way; a graceful shutdown takes it ~400 ms.
+   * @default 200
+   */
+  stopGraceMs?: number;
+}
+
+export async function startPubSubEmulator(options: PubSubEmulatorOptions = {}): Promise<PubSubEmulator> {
   const found = findEmulatorLauncher(options.launcher);
   if (!found.found) throw new Error(found.why);
+  // A taken port must fail here: whatever holds it may answer the readiness probe below.
+  if (options.port !== undefined) await assertPortFree(options.port, { host: '127.0.0.1', wantedBy: 'the Pub/Sub emulator', setting: options.portSetting });
   const port = options.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
+  // The launcher is a shell script that execs java, so its pid is java's and leads java's group.
   const child = spawn(found.path, [`--host=127.0.0.1`, `--port=${port}`], {
-    detached: true, // own process group: the launcher starts java, and both must go on stop
+    detached: true, // own process group: a terminal's Ctrl-C must not kill java before we stop it
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // No handler runs on SIGKILL (nor when tsx SIGKILLs a child slow to acknowledge a signal): the
+  // guard kills the group when this process is gone, whatever ended it.
+  const guard = child.pid ? guardProcessGroup(child.pid) : undefined;
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A group that is gone needs no guard (and its number may be reused).
+  void exited.then(() => guard?.release());
 
-  // If this process ends without stop() (a second Ctrl-C, an uncaught error), take java with it:
-  // the emulator runs in its own process group, so no terminal signal reaches it.
+  // If this process exits without stop() (process.exit, an uncaught error), take java with it at
+  // once rather than leaving it to the guard.
   const killOnExit = () => killGroup(child, 'SIGKILL');
   process.once('exit', killOnExit);
 
-  const stop = async () => {
-    process.off('exit', killOnExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+  const graceMs = options.stopGraceMs ?? 200;
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    })();
+    return stopping;
   };
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);

@@ -5,7 +5,7 @@ import { projectRoot } from '../../shared/config/index.js';
 import { ResultEventSchema } from '../../shared/contracts/result-event.js';
 import type { Logger } from '../../shared/logging.js';
 import { cloudSdkEnv, gsutilNote } from './gcs-server/cloud-sdk-env.js';
-import { startLocalStack, type LocalStack } from './stack.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 import { startLocalStatusPage } from './status/index.js';
 
 export interface RunLocalOptions {
@@ -13,6 +13,8 @@ export interface RunLocalOptions {
   flushEverySeconds: number;
   logger: Logger;
   print?: (line: string) => void;
+  /** Fixed ports (see LocalStackOptions.ports). */
+  ports?: LocalStackOptions['ports'];
 }
 
 export const LOCAL_RESULTS_SUBSCRIPTION = 'cloudseg-results-local';
@@ -26,6 +28,7 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalStack & {
     watch: true,
     flushEveryMs: options.flushEverySeconds * 1000,
     resultSubscriptions: [LOCAL_RESULTS_SUBSCRIPTION, `${LOCAL_RESULTS_SUBSCRIPTION}-cli`],
+    ...(options.ports ? { ports: options.ports } : {}),
   });
   const { config } = stack;
   const results = stack.pubsub.subscription(LOCAL_RESULTS_SUBSCRIPTION);
@@ -62,8 +65,7 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalStack & {
     ...stack,
     statusUrl: status.url,
     stop: async () => {
-      await status.stop();
-      await results.close();
+      await Promise.all([status.stop(), results.close()]);
       await stack.stop();
     },
   };

@@ -12,6 +12,7 @@ import { createPubSub } from '../../shared/cloud/pubsub.js';
 import { createStorage } from '../../shared/cloud/storage.js';
 import { loadConfig, type Config } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/logging.js';
+import { assertPortFree, isAddressInUse, portInUseError, type PortClaim } from './free-port.js';
 import { startGcsServer, type GcsServer } from './gcs-server/index.js';
 import { startPubSubEmulator, type PubSubEmulator } from './pubsub-emulator.js';
 
@@ -27,6 +28,17 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /** Subscriptions to create on the results topic, for whoever wants to watch results. */
   resultSubscriptions?: string[];
+  /**
+   * Fixed loopback ports for the servers another shell talks to (so its exported *_EMULATOR_HOST
+   * lines survive a restart). @default free ports
+   */
+  ports?: { pubsub?: ConfiguredPort; gcs?: ConfiguredPort };
+}
+
+export interface ConfiguredPort {
+  port: number;
+  /** The setting that chose it, named when the port is taken: '--gcs-port'. */
+  setting?: string;
 }
 
 export interface LocalStack {
@@ -41,20 +53,40 @@ export interface LocalStack {
 }
 
 export const LOCAL_PROJECT = 'cloudseg-local';
+/** How long stop() waits for one step (a server, a client) before going on to the next. */
+const STOP_STEP_BUDGET_MS = 200;
 const PUSH_SUBSCRIPTION = 'cloudseg-work-push';
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const { logger } = options;
+  const { logger, ports = {} } = options;
+  const claims = {
+    pubsub: { wantedBy: 'the Pub/Sub emulator', setting: ports.pubsub?.setting },
+    gcs: { wantedBy: 'the local GCS server', setting: ports.gcs?.setting },
+  } satisfies Record<string, PortClaim>;
+  // Stopping is quick because nothing here is worth waiting for: the emulator's state is in memory
+  // and thrown away, so a flush in flight is cut rather than finished, and a step still busy after
+  // its budget (a server waiting on a connection of that cut flush) is left behind. Steps run in
+  // reverse order of start; the emulator, which they use, goes last and is always waited for.
+  const stopping = new AbortController();
   const cleanups: Array<() => Promise<void>> = [];
+  let emulator: PubSubEmulator | undefined;
   const stop = async () => {
+    stopping.abort();
     for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((err: unknown) => logger.warn({ err }, 'local stack: clean-up step failed'));
+      const outcome = await settleWithin(cleanup(), STOP_STEP_BUDGET_MS);
+      if (outcome.status === 'rejected') logger.warn({ err: outcome.reason }, 'local stack: clean-up step failed');
+      if (outcome.status === 'late') logger.debug({ budgetMs: STOP_STEP_BUDGET_MS }, 'local stack: clean-up step still busy; not waiting');
     }
+    await emulator?.stop();
   };
   try {
+    // A taken port fails before the emulator's seconds of start-up, not after.
+    if (ports.pubsub) await assertPortFree(ports.pubsub.port, claims.pubsub);
+    if (ports.gcs) await assertPortFree(ports.gcs.port, claims.gcs);
     await mkdir(options.rootDir, { recursive: true });
-    const emulator: PubSubEmulator = await startPubSubEmulator();
-    cleanups.push(() => emulator.stop());
+    emulator = await startPubSubEmulator({
+      ...(ports.pubsub ? { port: ports.pubsub.port, portSetting: ports.pubsub.setting } : {}),
+    });
     // The Google clients and the functions read these themselves; no isLocal branch anywhere else.
     Object.assign(process.env, emulator.env, {
       GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT ?? LOCAL_PROJECT,
@@ -69,10 +101,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const gcs: GcsServer = await startGcsServer({
       rootDir: options.rootDir,
+      ...(ports.gcs ? { port: ports.gcs.port } : {}),
       projectId: config.projectId,
       pubsub,
       watch: options.watch ?? false,
       logger,
+    }).catch((err: unknown) => {
+      throw ports.gcs && isAddressInUse(err) ? portInUseError(ports.gcs.port, claims.gcs, err) : err;
     });
     cleanups.push(() => gcs.stop());
     Object.assign(process.env, gcs.env);
@@ -87,7 +122,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await import('../../functions/index.js');
     const { getTestServer } = await import('@google-cloud/functions-framework/testing');
     const flushServer = await listen(getTestServer('flush'));
-    cleanups.push(() => close(flushServer));
+    cleanups.push(async () => {
+      await close(flushServer);
+      // Cancels a flush still pulling (its caller is gone) instead of letting it run out its deadline.
+      const { closeFlushInstance } = await import('../../functions/flush.js');
+      await closeFlushInstance();
+    });
     const workerServer = await listen(getTestServer('worker'));
     cleanups.push(async () => {
       await close(workerServer);
@@ -108,18 +148,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
 
     const triggerFlush = async () => {
-      const res = await fetch(flushUrl, { method: 'POST', headers: { authorization: `Bearer ${config.flush.token}` } });
+      const res = await fetch(flushUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${config.flush.token}` },
+        signal: stopping.signal,
+      });
       const body = (await res.json()) as Record<string, unknown>;
       if (res.status >= 500 || res.status === 401) logger.warn({ status: res.status, body }, 'flush did not publish everything');
       return body;
     };
     if (options.flushEveryMs) {
-      // Like Cloud Scheduler with a single attempt at a time: a tick is skipped while one runs,
-      // and stopping waits for the running one instead of cutting its connection.
+      // Like Cloud Scheduler with a single attempt at a time: a tick is skipped while one runs.
+      // Stopping cuts the running one (a flush pulls for seconds; see the stop note above).
       let running: Promise<unknown> | null = null;
       const ticker = setInterval(() => {
         running ??= triggerFlush()
-          .catch((err: unknown) => logger.warn({ err }, 'scheduled flush failed'))
+          .catch((err: unknown) => {
+            if (!stopping.signal.aborted) logger.warn({ err }, 'scheduled flush failed');
+          })
           .finally(() => {
             running = null;
           });
@@ -162,6 +208,24 @@ async function listen(server: Server): Promise<Server> {
 
 function port(server: Server): number {
   return (server.address() as AddressInfo).port;
+}
+
+type Settled = { status: 'fulfilled' } | { status: 'rejected'; reason: unknown } | { status: 'late' };
+
+async function settleWithin(work: Promise<void>, ms: number): Promise<Settled> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Settled>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'late' }), ms);
+  });
+  const settled = work.then(
+    (): Settled => ({ status: 'fulfilled' }),
+    (reason: unknown): Settled => ({ status: 'rejected', reason }),
+  );
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function close(server: Server): Promise<void> {
