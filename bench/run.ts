@@ -1,15 +1,19 @@
-// `npm run bench [-- --engine NAME] [--rounds N] [--seconds S] [--scene-only] [--engines-only] [--scene-size PX]`:
+// `npm run bench [-- --engine NAME] [--rounds N] [--seconds S] [--scene-only] [--engines-only] [--scene-size PX]
+// [--backlog-only] [--no-backlog] [--backlog-uploads N]`:
 // every inference engine available here side by side on the same tile and scenes, on the shipped
 // model and on the PyTorch-exported ONNX fixtures (ms per 512x512 tile, Mpixel/s, peak RSS, load
 // time, agreement with a reference engine), then the whole local pipeline on the default engine, on
 // onnxruntime-web and on TF.js wasm (images/s, Mpixel/s, per-stage means, peak RSS), then what 1000
 // 512x512 images cost on Cloud Functions at the Terraform worker's size, then one Sentinel-2-tile
 // sized scene (generated into a temp dir, 120 Mpx) through `cloudseg segment`'s windowed path (time,
-// peak RSS). Each configuration runs in its own process. Prints; asserts nothing.
+// peak RSS), then a Sentinel-2-like SAFE product of 4 JP2 bands beside the same pixels as GeoTIFF bands
+// (bench/safe-product.ts; `--safe-only` for that alone), then a backlog of 100,000 uploads drained by
+// flush at the Terraform defaults (bench/backlog.ts).
+// Each configuration runs in its own process. Prints; asserts nothing.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES } from '../shared/model/types.js';
@@ -20,6 +24,9 @@ import type { SceneResult } from './scene.js';
 import { CLOUD_RUN_PRICES } from './prices.js';
 import { writeLandsatLikeBandSet } from './band-set.js';
 import { fixture, fixturesMissing } from '../test/support/fixtures.js';
+import { backlogReport, type BacklogResult } from './backlog.js';
+import { safeLikeProduct, JP2_OPTIONS } from './safe-product.js';
+import type { SafeDecodeResult } from './safe-decode.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +37,12 @@ const { values } = parseArgs({
     // The engine tables only: no pipeline, cost, large scene or band set.
     'engines-only': { type: 'boolean', default: false },
     'scene-size': { type: 'string', default: '10980' },
+    // The backlog section (bench/backlog.ts) alone, or everything but it.
+    'backlog-only': { type: 'boolean', default: false },
+    'no-backlog': { type: 'boolean', default: false },
+    'backlog-uploads': { type: 'string', default: '100000' },
+    // The SAFE product section (JP2 bands vs GeoTIFF bands of one 10980 x 10980 scene) alone.
+    'safe-only': { type: 'boolean', default: false },
   },
 });
 if (values.engine && !(BACKEND_NAMES as readonly string[]).includes(values.engine)) {
@@ -96,15 +109,20 @@ function onnxFixtureMissing(name: string): string | false {
 const print = (line = '') => process.stdout.write(`${line}\n`);
 print(`cloudseg benchmark: node ${process.version}, ${cores} cores, ${new Date().toISOString()}`);
 
+const safeOnly = values['safe-only'];
 try {
-  if (!values['scene-only']) {
+  if (!values['scene-only'] && !values['backlog-only'] && !safeOnly) {
     const engineRuns = await engines();
     if (!values['engines-only']) await pipelineAndCost(engineRuns);
   }
-  if (!values['engines-only']) {
-    await largeScene();
-    await bandSet();
+  if (!values['engines-only'] && !values['backlog-only']) {
+    if (!safeOnly) {
+      await largeScene();
+      await bandSet();
+    }
+    await safeProduct();
   }
+  if (!safeOnly && (values['backlog-only'] || !(values['no-backlog'] || values['engines-only'] || values['scene-only']))) await backlog();
 } finally {
   await rm(work, { recursive: true, force: true });
 }
@@ -142,6 +160,52 @@ async function bandSet(): Promise<void> {
   sceneTable(run.result as SceneResult, bytes);
 }
 
+// One 10980 x 10980 scene twice, as JP2 bands in a SAFE and as GeoTIFF bands (the same pixels), through
+// the scene path, then the JP2s decoded alone: is decoding the SAFE cheaper than inferring it?
+async function safeProduct(): Promise<void> {
+  const size = 10980;
+  print(`\nSAFE product: a Sentinel-2-like L1C product, ${size}x${size} x 4 JP2 bands (B02 B03 B04 B08; ${JP2_OPTIONS.join(' ')}; ~30 % fill), beside the same pixels as`);
+  print(`4 tiled GeoTIFFs (512x512 deflate) + MTL.json; each segmented from its descriptor by \`cloudseg segment\`'s scene path, then the JP2s decoded alone, each in a process of its own`);
+  const product = await safeLikeProduct(tmpdir(), size);
+  print(
+    product.reused
+      ? `  product kept from an earlier run in ${product.dir} (delete it to rewrite)`
+      : `  written: GeoTIFFs ${(product.writeMs / 1000).toFixed(0)} s, JP2 conversion (gdal_translate) ${(product.convertMs / 1000).toFixed(0)} s; kept for the next run`,
+  );
+  const engine = values.engine ?? 'auto';
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const sceneRow = (what: string, run: ChildRun, bytes: number) => {
+    const r = run.result as SceneResult | null;
+    if (!r) {
+      notes.push(`${what}: ${firstLine(run.error)}`);
+      return [what, (bytes / 1e6).toFixed(0), 'failed'];
+    }
+    const ms = (n: number | undefined) => ((n ?? 0) / 1000).toFixed(1);
+    const cloud = r.cloudFraction === null ? '-' : (r.cloudFraction * 100).toFixed(1);
+    return [what, (bytes / 1e6).toFixed(0), r.error ?? r.status, cloud, r.seconds.toFixed(1), ms(r.timingsMs.decode), ms(r.timingsMs.infer), ms(r.timingsMs.encode), r.peakRssMb.toFixed(0)];
+  };
+  rows.push(sceneRow('GeoTIFF bands (MTL.json)', await child('scene.ts', ['--image', product.cog.descriptor, '--engine', engine]), product.cog.bytes));
+  if (product.safe) {
+    rows.push(sceneRow('JP2 bands (SAFE MTD_MSIL1C.xml)', await child('scene.ts', ['--image', product.safe.descriptor, '--engine', engine]), product.safe.bytes));
+    const decode = await child('safe-decode.ts', ['--bands', product.safe.bands.join(',')]);
+    const d = decode.result as SafeDecodeResult | null;
+    if (d) {
+      rows.push(['JP2 bands, decode alone', (product.safe.bytes / 1e6).toFixed(0), 'decoded', '-', d.seconds.toFixed(1), d.seconds.toFixed(1), '-', '-', d.peakRssMb.toFixed(0)]);
+      notes.push(`decode alone: ${d.tiles} tiles, ${d.cpuSeconds.toFixed(1)} CPU s (${((d.cpuSeconds / d.tiles) * 1000).toFixed(0)} ms per 1024x1024 tile), event loop stalled at most ${d.maxStallMs.toFixed(0)} ms, ${d.cores} cores`);
+    } else {
+      notes.push(`JP2 decode alone: ${firstLine(decode.error)}`);
+    }
+  } else {
+    print(`!!! SKIPPING SAFE product: ${product.safeMissing}`);
+    rows.push(['JP2 bands (SAFE MTD_MSIL1C.xml)', '-', `!!! SKIPPED: ${product.safeMissing}`]);
+  }
+  table(['bands', 'input MB', 'status', 'cloud %', 'wall s', 'decode s', 'infer s', 'encode s', 'peak RSS MB'], rows);
+  print('  decode s / infer s as the scene path reports them (window reads overlap inference, so they do not add up to wall s); load average ' + loadavg().map((l) => l.toFixed(1)).join(' '));
+  for (const note of notes) print(`  ${note}`);
+  if (!product.safe) print(`!!! SKIPPING SAFE product: ${product.safeMissing}`);
+}
+
 // One row: a scene (one file or a band set) segmented by bench/scene.ts.
 function sceneTable(r: SceneResult, inputBytes: number): void {
   table(
@@ -160,6 +224,20 @@ function sceneTable(r: SceneResult, inputBytes: number): void {
       String(r.memoryBudgetMb),
     ]],
   );
+}
+
+async function backlog(): Promise<void> {
+  const uploads = values['backlog-uploads']!;
+  print(`\nBacklog: ${Number(uploads).toLocaleString('en-US')} upload notifications (real 512x512 PNGs in the local GCS server) buffered in uploads-buffer, drained by`);
+  print('the real flush function (functions-framework server, POSTed back to back as Cloud Scheduler would, Terraform defaults) to a no-op work-topic consumer');
+  const run = await child('backlog.ts', ['--uploads', uploads]);
+  if (!run.result) {
+    print(`  ${firstLine(run.error)}`);
+    return;
+  }
+  const report = backlogReport(run.result as BacklogResult);
+  table(report.header, report.rows);
+  for (const note of report.notes) print(`  ${note}`);
 }
 
 interface EngineRun {
@@ -235,7 +313,8 @@ async function engines(): Promise<EngineRun[]> {
 
 async function pipelineAndCost(engineRuns: EngineRun[]): Promise<void> {
   print('\nWhole local pipeline: first flush -> last result event, flush every second;');
-  print('emulator, local GCS server, flush and worker in functions-framework servers; stage times are means per image');
+  print('emulator, local GCS server, flush and worker in functions-framework servers; stage times are means per image;');
+  print('latency is upload finalized -> result published per image (every upload lands before the first flush: it includes that wait)');
   // auto (the default), then the WebAssembly fallbacks: onnxruntime-web, then TF.js wasm.
   const pipelineEngines = values.engine ? [values.engine] : ['auto', 'wasm', 'tfjs-wasm'];
   const pipelines: { engine: string; result: PipelineResult | null; error: string | null }[] = [];
@@ -247,7 +326,7 @@ async function pipelineAndCost(engineRuns: EngineRun[]): Promise<void> {
   }
   const stageNames = Object.keys(pipelines.find((p) => p.result)?.result?.stageMeansMs ?? {});
   table(
-    ['pipeline', 'images', 'images/s', 'Mpx/s', 'concurrency', 'peak RSS MB', ...stageNames.map((s) => `${s} ms`)],
+    ['pipeline', 'images', 'images/s', 'Mpx/s', 'concurrency', 'peak RSS MB', 'latency p50 ms', 'latency p95 ms', 'latency max ms', ...stageNames.map((s) => `${s} ms`)],
     pipelines.map(({ engine, result }) =>
       result
         ? [
@@ -257,6 +336,7 @@ async function pipelineAndCost(engineRuns: EngineRun[]): Promise<void> {
             result.mpxPerSecond.toFixed(2),
             String(result.concurrency),
             result.peakRssMb.toFixed(0),
+            ...(['p50', 'p95', 'max'] as const).map((q) => (result.latencyMs ? result.latencyMs[q].toFixed(0) : '-')),
             ...stageNames.map((s) => (result.stageMeansMs[s] ?? Number.NaN).toFixed(1)),
           ]
         : [engine, 'failed'],
