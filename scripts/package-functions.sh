@@ -2,16 +2,24 @@
 # Zips what Cloud Build needs to build both functions (sources, lock file, the bundled model) into
 # out/function-source.zip, byte-identical for identical files, so Terraform redeploys only on change.
 #   usage: scripts/package-functions.sh [output.zip]
-# Cloud Build then runs `npm ci` (installing @tensorflow/tfjs-node, with internet) and `npm run gcp-build`;
-# .npmrc goes along: it tells onnxruntime-node's install script to skip its optional CUDA download.
+# Cloud Build then runs `npm ci` and `npm run gcp-build` (tsc, then scripts/prune-runtime.mjs: with the
+# CLOUDSEG_PRUNE_RUNTIME/CLOUDSEG_ENGINES Terraform sets, it drops the engines the deployment does not
+# use and the files no engine loads), then `npm prune`. .npmrc goes along: it tells onnxruntime-node's
+# install script to skip its optional CUDA download.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out/function-source.zip}"
 mkdir -p "$(dirname "$out")"
 
 # Tracked files only: no node_modules, dist, test outputs or local secrets can slip in.
-shipped=(package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json functions shared infra/local models)
+shipped=(package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json functions shared infra/local models scripts/prune-runtime.mjs)
 git ls-files -z -- "${shipped[@]}" > "$out.list"
+# gcp-build runs the prune script: a zip without it fails in Cloud Build, so fail here instead.
+if ! tr '\0' '\n' < "$out.list" | grep -qx 'scripts/prune-runtime.mjs'; then
+  rm -f "$out.list"
+  echo "scripts/prune-runtime.mjs is not tracked by git: commit it (npm run gcp-build runs it in Cloud Build)" >&2
+  exit 1
+fi
 
 python3 - "$out" "$out.list" <<'PY'
 import sys, zipfile

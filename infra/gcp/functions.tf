@@ -14,6 +14,9 @@ resource "google_cloudfunctions2_function" "flush" {
     runtime         = var.node_runtime
     entry_point     = "flush"
     service_account = var.build_service_account
+
+    # npm run gcp-build prunes what the function never loads; flush loads no model: no engine.
+    environment_variables = local.flush_build_env
     source {
       storage_source {
         bucket = google_storage_bucket.function_source.name
@@ -58,6 +61,9 @@ resource "google_cloudfunctions2_function" "worker" {
     runtime         = var.node_runtime
     entry_point     = "worker"
     service_account = var.build_service_account
+
+    # npm run gcp-build prunes what the function never loads; the engines: var.worker_engines.
+    environment_variables = local.worker_build_env
     source {
       storage_source {
         bucket = google_storage_bucket.function_source.name
@@ -102,6 +108,10 @@ resource "google_cloudfunctions2_function" "worker" {
     precondition {
       condition     = var.flush_max_batch_seconds < var.worker_timeout_seconds
       error_message = "flush_max_batch_seconds must be below worker_timeout_seconds, else a planned batch cannot finish in one call."
+    }
+    precondition {
+      condition     = var.inference_backend == "auto" || contains(var.worker_engines, var.inference_backend)
+      error_message = "inference_backend must be auto or one of worker_engines: the build leaves out the engines not listed there."
     }
     precondition {
       condition     = var.worker_timeout_seconds < var.worker_ack_deadline_seconds

@@ -38,6 +38,11 @@ locals {
     CLOUDSEG_WORKER_SECONDS_PER_MPX  = tostring(var.worker_seconds_per_mpx)
   }
 
+  # Cloud Build's environment for `npm run gcp-build`: scripts/prune-runtime.mjs drops the engines a
+  # function does not use (flush uses none) and the files no engine loads, then the build's npm prune.
+  flush_build_env  = { CLOUDSEG_PRUNE_RUNTIME = "1", CLOUDSEG_ENGINES = "none" }
+  worker_build_env = { CLOUDSEG_PRUNE_RUNTIME = "1", CLOUDSEG_ENGINES = join(",", var.worker_engines) }
+
   # The model comes from the DVC registry: the git repository (https) at a GTO stage or a rev, its
   # objects from this deployment's models bucket (the `gcs` remote of .dvc/config, url overridden).
   # An empty value means "not set" to shared/config, so exactly one of rev and stage is in effect.
@@ -52,8 +57,9 @@ locals {
     CLOUDSEG_MODEL_CACHE_DIR       = "/tmp/cloudseg-registry-cache"
   }
 
+  # One engine in the set: the worker loads that one, nothing else; several: inference_backend picks.
   worker_env = {
-    CLOUDSEG_INFERENCE_BACKEND           = var.inference_backend
+    CLOUDSEG_INFERENCE_BACKEND           = length(var.worker_engines) == 1 && var.inference_backend == "auto" ? var.worker_engines[0] : var.inference_backend
     CLOUDSEG_INFERENCE_THREADS           = var.worker_cpu
     CLOUDSEG_WORKER_CONCURRENCY          = var.worker_concurrency == null ? "" : tostring(var.worker_concurrency)
     CLOUDSEG_INFER_BATCH_TILES           = tostring(var.infer_batch_tiles)

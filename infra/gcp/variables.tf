@@ -495,7 +495,7 @@ variable "memory_budget_mb" {
 variable "inference_backend" {
   type        = string
   default     = "auto"
-  description = "CLOUDSEG_INFERENCE_BACKEND: auto picks onnxruntime, then tfjs-node (installed by the Cloud Build), then wasm (onnxruntime-web), then tfjs-wasm."
+  description = "CLOUDSEG_INFERENCE_BACKEND when worker_engines lists several engines (with one, that one is used): auto picks onnxruntime, then tfjs-node, then wasm (onnxruntime-web), then tfjs-wasm, skipping those the build left out. Anything but auto must be in worker_engines."
   validation {
     condition     = contains(["auto", "onnxruntime", "tfjs-node", "wasm", "tfjs-wasm", "cpu"], var.inference_backend)
     error_message = "inference_backend must be auto, onnxruntime, tfjs-node, wasm, tfjs-wasm or cpu."
@@ -660,5 +660,15 @@ variable "alert_function_errors" {
   validation {
     condition     = var.alert_function_errors >= 0 && floor(var.alert_function_errors) == var.alert_function_errors
     error_message = "alert_function_errors must be a whole number >= 0."
+  }
+}
+
+variable "worker_engines" {
+  type        = list(string)
+  default     = ["onnxruntime"]
+  description = "The engine set the worker's build installs and the worker may load: onnxruntime (onnxruntime-node, always installed), wasm (onnxruntime-web), tfjs-node, tfjs-wasm, cpu (TF.js). Cloud Build drops the optional packages of engines not listed (scripts/prune-runtime.mjs). One engine: CLOUDSEG_INFERENCE_BACKEND is that engine; several: inference_backend (auto tries them in its order). A TF.js-only model (a graph the ONNX exporter cannot convert) needs tfjs-wasm or tfjs-node here."
+  validation {
+    condition     = length(var.worker_engines) > 0 && length(distinct(var.worker_engines)) == length(var.worker_engines) && alltrue([for e in var.worker_engines : contains(["onnxruntime", "wasm", "tfjs-node", "tfjs-wasm", "cpu"], e)])
+    error_message = "worker_engines must list distinct engines, at least one, from: onnxruntime, wasm, tfjs-node, tfjs-wasm, cpu."
   }
 }

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { RESOURCE_ENV, RESOURCE_NAMES } from '../../shared/config/resource-names.js';
-import { CONFIG_ENV_KEYS, loadConfig, projectRoot } from '../../shared/config/index.js';
+import { CONFIG_ENV_KEYS, INFERENCE_BACKENDS, loadConfig, projectRoot } from '../../shared/config/index.js';
 
 type Body = Record<string, unknown>;
 interface Terraform {
@@ -387,4 +387,19 @@ test('the source zip ships what the build compiles and the bundled model; tfvars
   for (const heading of ['Prerequisites', 'Apply', 'First upload', 'Watching results', 'Cost', 'Teardown']) {
     assert.match(readme, new RegExp(`^#+ .*${heading}`, 'mi'), `README section ${heading}`);
   }
+});
+
+test('the engine set: worker_engines picks the backend and what Cloud Build keeps (scripts/prune-runtime.mjs)', async () => {
+  const { ENGINES } = (await import(join(ROOT, 'scripts', 'prune-runtime.mjs'))) as { ENGINES: string[] };
+  assert.deepEqual([...ENGINES].sort(), INFERENCE_BACKENDS.filter((b) => b !== 'auto').sort(), 'the engines shared/config knows, besides auto');
+  assert.deepEqual(variableDefault(tf, 'worker_engines'), ['onnxruntime']);
+  const condition = String(block(tf.variable.worker_engines!, 'validation').condition);
+  for (const engine of ENGINES) assert.ok(condition.includes(`"${engine}"`), `worker_engines allows ${engine}`);
+  assert.deepEqual(tf.locals.flush_build_env, { CLOUDSEG_PRUNE_RUNTIME: '1', CLOUDSEG_ENGINES: 'none' });
+  assert.deepEqual(tf.locals.worker_build_env, { CLOUDSEG_PRUNE_RUNTIME: '1', CLOUDSEG_ENGINES: '${join(",", var.worker_engines)}' });
+  for (const name of ['flush', 'worker']) {
+    assert.equal(block(resource(tf, 'google_cloudfunctions2_function', name), 'build_config').environment_variables, `\${local.${name}_build_env}`);
+  }
+  // One engine in the set: the worker loads that one (auto would try engines the build left out).
+  assert.match(String((tf.locals.worker_env as Record<string, string>).CLOUDSEG_INFERENCE_BACKEND), /var\.worker_engines\[0\].*var\.inference_backend/);
 });
