@@ -5,10 +5,10 @@
 import { copyFile, cp, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { projectRoot } from '../shared/config/project-root.js';
-import { readSceneManifest } from '../shared/model/eval-scenes.js';
-import { evaluateModel, formatConfusionTable } from '../shared/model/evaluate.js';
-import { importKerasModel } from '../shared/model/keras-import/index.js';
-import { readLifecycleParams } from '../shared/model/lifecycle-params.js';
+import { readSceneManifest } from '../shared/lifecycle/eval-scenes.js';
+import { evaluateModel, formatConfusionTable } from '../shared/lifecycle/evaluate.js';
+import { importKerasModel } from '../shared/lifecycle/keras-import/index.js';
+import { readLifecycleParams } from '../shared/lifecycle/lifecycle-params.js';
 import { loadModelFromDir } from '../shared/model/load.js';
 import { addOutput, pushOutputs } from '../shared/registry/index.js';
 

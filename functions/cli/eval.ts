@@ -56,13 +56,13 @@ export function registerEval(program: Command): void {
       const modelDir = opts.model ?? (await modelDirFromConfig(config, { storage: createStorage(config.projectId) }));
       const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       const { loadModelFromDir } = await import('../../shared/model/load.js');
-      const { evaluateModel, formatConfusionTable } = await import('../../shared/model/evaluate.js');
-      const { readSceneManifest, scenesFromFolders } = await import('../../shared/model/eval-scenes.js');
+      const { evaluateModel, formatConfusionTable } = await import('../../shared/lifecycle/evaluate.js');
+      const { readSceneManifest, scenesFromFolders } = await import('../../shared/lifecycle/eval-scenes.js');
       const scenes = opts.manifest
         ? await readSceneManifest(opts.manifest, opts.root ? { root: opts.root } : {})
         : await scenesFromFolders(opts.images!, opts.truth!);
       // Parsed before the model loads: a typo in the map is one line, not a minute of loading first.
-      const { readLabelMapArgument } = await import('../../shared/model/label-map.js');
+      const { readLabelMapArgument } = await import('../../shared/lifecycle/label-map.js');
       const labelMap = opts.labelMap !== undefined ? await readLabelMapArgument(opts.labelMap) : undefined;
       const { modelLoadOptions } = await import('../../shared/worker/model-source-from-config.js');
       const model = await loadModelFromDir(modelDir, modelLoadOptions(config, logger));

@@ -21,8 +21,8 @@ export function registerModel(program: Command): void {
     .option('--credit <text>', 'credit line for the card')
     .option('--params <file>', 'params.yaml with threshold, tile, overlap and presets', join(projectRoot(), 'params.yaml'))
     .action(async (hdf5: string, opts: { out: string; variant?: string; name?: string; version: string; bands?: string; licence?: string; credit?: string; params: string }) => {
-      const { readLifecycleParams } = await import('../../shared/model/lifecycle-params.js');
-      const { importKerasModel } = await import('../../shared/model/keras-import/index.js');
+      const { readLifecycleParams } = await import('../../shared/lifecycle/lifecycle-params.js');
+      const { importKerasModel } = await import('../../shared/lifecycle/keras-import/index.js');
       const params = await readLifecycleParams(opts.params);
       const variant = opts.variant ? params.variants[opts.variant] : undefined;
       if (opts.variant && !variant) {
@@ -80,8 +80,8 @@ function registerImportOnnx(model: Command): void {
     .option('--lifecycle-params <file>', 'params.yaml with threshold, tile, overlap and presets', join(projectRoot(), 'params.yaml'))
     .addHelpText('after', IMPORT_ONNX_HELP)
     .action(async (onnx: string, opts: ImportOnnxFlags) => {
-      const { readLifecycleParams } = await import('../../shared/model/lifecycle-params.js');
-      const { importOnnxModel, parseClassList, readSeedParams } = await import('../../shared/model/onnx-import/index.js');
+      const { readLifecycleParams } = await import('../../shared/lifecycle/lifecycle-params.js');
+      const { importOnnxModel, parseClassList, readSeedParams } = await import('../../shared/lifecycle/onnx-import/index.js');
       const imported = await importOnnxModel(onnx, {
         outDir: opts.out,
         params: await readLifecycleParams(opts.lifecycleParams),

@@ -12,7 +12,7 @@ import { encodeOverlayPng } from '../../shared/imaging/encode.js';
 import { isMaskCloud } from '../../shared/imaging/mask-values.js';
 import { resolveScaling } from '../../shared/imaging/scaling.js';
 import type { Logger } from '../../shared/logging.js';
-import { compareMasks } from '../../shared/model/metrics.js';
+import { compareMasks } from '../../shared/lifecycle/metrics.js';
 import type { ModelCard } from '../../shared/model/types.js';
 import { readSampleManifest, type Sample } from './samples.js';
 import { startLocalStack } from './stack.js';

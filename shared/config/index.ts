@@ -3,7 +3,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ONNX_LAYOUTS, type OnnxLayout } from '../engines/onnx-layouts.js';
+import { ONNX_LAYOUTS, type OnnxLayout } from './onnx-layouts.js';
 import { CloudsegError } from '../errors.js';
 import { LOG_LEVELS } from '../logging.js';
 import { projectRoot } from './project-root.js';

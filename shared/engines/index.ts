@@ -4,13 +4,13 @@
 // reason. An ONNX model runs on ONNX Runtime only. An engine named explicitly either loads or fails.
 import { availableParallelism } from 'node:os';
 import { CloudsegError, isCloudsegError } from '../errors.js';
-import type { BackendName } from '../model/types.js';
-import type { OnnxLayout } from './onnx-layouts.js';
+import type { OnnxLayout } from '../config/onnx-layouts.js';
 import { loadOnnxRuntimeNetwork } from './onnxruntime/index.js';
-import type { EngineLoadRequest, EngineNetwork, OnnxThreading } from './types.js';
+import type { BackendName, EngineLoadRequest, EngineNetwork, OnnxThreading } from './types.js';
 
-export type { EngineNetwork, EngineLoadRequest, OnnxThreading } from './types.js';
-export { ONNX_LAYOUTS, type OnnxLayout } from './onnx-layouts.js';
+export type { BackendName, EngineModel, EngineNetwork, EngineLoadRequest, OnnxGraph, OnnxThreading, TfjsModelSource } from './types.js';
+export { BACKEND_NAMES } from './types.js';
+export { ONNX_LAYOUTS, type OnnxLayout } from '../config/onnx-layouts.js';
 
 export type EngineChoice = 'auto' | BackendName;
 
@@ -33,15 +33,16 @@ export function onnxThreading(options: Pick<EngineOptions, 'threads' | 'onnxLayo
 }
 
 export async function loadEngineNetwork(request: EngineLoadRequest, options: EngineOptions): Promise<EngineNetwork> {
-  const { card } = request;
+  const { model } = request;
   const choice = options.choice;
-  if (card.format === 'onnx' && choice !== 'auto' && choice !== 'onnxruntime' && choice !== 'wasm') {
-    throw new CloudsegError('BACKEND_UNAVAILABLE', `engine ${choice} is TF.js, which cannot run an ONNX model; use onnxruntime or wasm (ONNX Runtime on WebAssembly)`, {
+  if (!model.tfjs && choice !== 'auto' && choice !== 'onnxruntime' && choice !== 'wasm') {
+    const what = model.format === 'onnx' ? 'an ONNX model' : `a ${model.format} model`;
+    throw new CloudsegError('BACKEND_UNAVAILABLE', `engine ${choice} is TF.js, which cannot run ${what}; use onnxruntime or wasm (ONNX Runtime on WebAssembly)`, {
       details: { backend: choice },
     });
   }
   if (choice !== 'auto') return logged(await loadOne(request, choice, options), options, request);
-  const order: BackendName[] = card.format === 'onnx' ? ['onnxruntime', 'wasm'] : ['onnxruntime', 'tfjs-node', 'wasm', 'tfjs-wasm'];
+  const order: BackendName[] = !model.tfjs ? ['onnxruntime', 'wasm'] : ['onnxruntime', 'tfjs-node', 'wasm', 'tfjs-wasm'];
   const skipped: string[] = [];
   let exportFailed = false;
   for (const [i, engine] of order.entries()) {
@@ -61,7 +62,7 @@ export async function loadEngineNetwork(request: EngineLoadRequest, options: Eng
       skipped.push(reason);
       // tfjs-node is optional: its absence is the normal case and not worth a warning.
       const log = engine === 'tfjs-node' ? request.logger?.info.bind(request.logger) : request.logger?.warn.bind(request.logger);
-      log?.({ err: { code: isCloudsegError(err) ? err.code : undefined, message: (err as Error).message }, model: card.name, engine, next: order[i + 1] }, `${engine} cannot run this model; trying ${order[i + 1]}`);
+      log?.({ err: { code: isCloudsegError(err) ? err.code : undefined, message: (err as Error).message }, model: model.name, engine, next: order[i + 1] }, `${engine} cannot run this model; trying ${order[i + 1]}`);
     }
   }
   throw new CloudsegError('INTERNAL', 'no engine was tried');

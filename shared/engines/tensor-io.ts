@@ -2,7 +2,10 @@
 // NHWC float32 (what imaging cuts out); a graph may want NCHW (PyTorch) and may answer NCHW, NHWC
 // or [n, h, w]; the pipeline wants, per pixel, the cloud probability or every class's probability,
 // channels last. Run inside the inference threads, so the event loop never pays for it.
-import type { TensorLayout } from '../model/types.js';
+
+/** Where the band axis of an image tensor is: NCHW (PyTorch) or NHWC (TensorFlow). */
+export const TENSOR_LAYOUTS = ['NCHW', 'NHWC'] as const;
+export type TensorLayout = (typeof TENSOR_LAYOUTS)[number];
 
 /** What happens to the graph's output per pixel. */
 export type OutputHead =

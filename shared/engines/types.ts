@@ -1,10 +1,60 @@
-// What every engine hands back to the model loader: a network that turns NHWC tiles into the
-// card's cloud probability. The engines differ in how (TF.js in-process, ONNX Runtime in threads),
-// not in what, so the loader wraps any of them into the same SegmentationModel.
+// The engines' side of the seam: what a model format hands them (an ONNX graph and/or what TF.js
+// loads) and what every engine hands back (a network that turns NHWC tiles into the card's
+// probabilities). The engines differ in how (TF.js in-process, ONNX Runtime in threads), not in what.
+import type { io } from '@tensorflow/tfjs';
 import type { Logger } from '../logging.js';
-import type { OnnxModelFiles } from '../model/formats/onnx/index.js';
-import type { ModelArtifacts } from '../model/layers-artifacts.js';
-import type { BackendName, ModelCard } from '../model/types.js';
+import type { TensorIo } from './tensor-io.js';
+
+/**
+ * The engines a model can run on: ONNX Runtime natively (`onnxruntime`) or on WebAssembly
+ * (`wasm`, onnxruntime-web: any ONNX graph, about twice TF.js wasm's speed), or TF.js on one of its
+ * backends (`tfjs-node` native TensorFlow, `tfjs-wasm`, `cpu`) for graphs the exporter cannot convert.
+ */
+export const BACKEND_NAMES = ['onnxruntime', 'tfjs-node', 'wasm', 'tfjs-wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** An ONNX graph ready for ONNX Runtime: read from the registry as it is, or exported by cloudseg. */
+export interface OnnxGraph {
+  bytes: Uint8Array;
+  /** The .onnx file (the native runtime reads external data beside it); null for a graph made in memory. */
+  path: string | null;
+  /** External weight files, by the location the graph names them with. */
+  externalData: { location: string; path: string }[];
+  /** The external data files' contents, for a runtime that cannot read files itself (WebAssembly). */
+  readExternalData(): Promise<{ path: string; data: Uint8Array }[]>;
+  /** Where the graph's tensors meet the pipeline's tiles. */
+  io: TensorIo;
+  /** Input channels the graph declares (null when it leaves them open). */
+  inputChannels: number | null;
+}
+
+/** What TF.js loads: model.json artifacts in memory, or a SavedModel tfjs-node runs natively. */
+export interface TfjsModelSource {
+  kind: 'layers' | 'graph';
+  /** The artifacts for tf.io.fromMemory (read once, shared by the engines tried). */
+  artifacts(): Promise<io.ModelArtifacts>;
+  /** A SavedModel directory tfjs-node's native TensorFlow can load itself, with the tags and signature to serve. */
+  savedModel?: { path: string; tags: string[]; signature: string };
+}
+
+/**
+ * A model as a format hands it to the engines. A format offers what it can: `onnxGraph` for ONNX
+ * Runtime (node and web), `tfjs` for the TF.js engines; an engine whose form is absent cannot run it.
+ */
+export interface EngineModel {
+  /** The model's name (logs). */
+  readonly name: string;
+  /** The model format's name (logs, messages). */
+  readonly format: string;
+  /** The model directory (messages). */
+  readonly dir: string;
+  /** Bands per pixel of the tiles run. */
+  readonly bands: number;
+  /** How the TF.js engines read the network's output: the cloud channel and whether it holds logits. */
+  readonly output: { activation: 'sigmoid' | 'softmax' | 'linear'; cloudChannel: number };
+  readonly onnxGraph?: () => Promise<OnnxGraph>;
+  readonly tfjs?: TfjsModelSource;
+}
 
 export interface EngineNetwork {
   readonly engine: BackendName;
@@ -20,14 +70,7 @@ export interface EngineNetwork {
 }
 
 export interface EngineLoadRequest {
-  dir: string;
-  card: ModelCard;
-  /** The DVC md5 of the model directory: the key under which derived artefacts are cached. */
-  md5: string;
-  /** The model.json and shards, read once and shared by the engines tried. */
-  artifacts: () => Promise<ModelArtifacts>;
-  /** format onnx: the graph, read and checked against the card once, shared by the engines tried. */
-  onnxModel: () => Promise<OnnxModelFiles>;
+  model: EngineModel;
   batchTiles: number;
   logger?: Logger;
 }

@@ -1,13 +1,12 @@
-// Loads a model directory (model card + TF.js model files) once into a SegmentationModel on the
-// chosen engine: the identity is the directory's DVC md5, predict() validates its input and runs
+// Loads a model directory (model card + the files of its format) once into a SegmentationModel on
+// the chosen engine: the identity is the directory's DVC md5, predict() validates its input and runs
 // the engine, and a tiny warm-up prediction keeps the first request from paying for initialisation.
 import { loadEngineNetwork, type EngineChoice, type OnnxLayout } from '../engines/index.js';
 import { CloudsegError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { dirManifestMd5, directoryManifest } from '../registry/dir-manifest.js';
 import { outputChannels, readModelCard } from './card.js';
-import { readOnnxModel } from './formats/onnx/index.js';
-import { readModelArtifacts, type ModelArtifacts } from './layers-artifacts.js';
+import { modelFormat } from './formats/index.js';
 import type { SegmentationModel } from './types.js';
 
 export interface LoadModelOptions {
@@ -38,25 +37,11 @@ export async function loadModelFromDir(dir: string, options: LoadModelOptions): 
   }
   const written = await readModelCard(dir);
   const md5 = dirManifestMd5(await directoryManifest(dir));
-  // An ONNX graph is read and checked against the card before any engine: its problems are the
-  // model's, the same on every engine, and say so by name.
-  const onnx = written.format === 'onnx' ? await readOnnxModel(dir, written) : null;
-  // A graph that takes one tile size only gets every tile padded up to it.
-  const card = onnx?.plan.fixedSize ? { ...written, sizeMultiple: onnx.plan.fixedSize } : written;
-  let artifacts: Promise<ModelArtifacts> | undefined;
+  // The format reads its files into what the engines run (and may refine the card, e.g. a fixed tile size).
+  const model = await modelFormat(written.format).load({ dir, card: written, md5, ...(options.logger ? { logger: options.logger } : {}) });
+  const { card } = model;
   const network = await loadEngineNetwork(
-    {
-      dir,
-      card,
-      md5,
-      artifacts: () => (artifacts ??= readModelArtifacts(dir, card.modelFile)),
-      onnxModel: async () => {
-        if (!onnx) throw new CloudsegError('INTERNAL', `the model in ${dir} is ${card.format}, not onnx`);
-        return onnx;
-      },
-      batchTiles: options.batchTiles,
-      ...(options.logger ? { logger: options.logger } : {}),
-    },
+    { model, batchTiles: options.batchTiles, ...(options.logger ? { logger: options.logger } : {}) },
     { choice: options.backend, ...(options.threads ? { threads: options.threads } : {}), ...(options.onnxLayout ? { onnxLayout: options.onnxLayout } : {}) },
   );
   const bands = card.bands.length;

@@ -2,15 +2,13 @@
 // then run many times on batches of tiles. Everything the pipeline must know about a model comes
 // from its model card, never from code.
 import type { ModelIdentity } from '../contracts/result-event.js';
+import type { BackendName } from '../engines/types.js';
+import type { TensorLayout } from '../engines/tensor-io.js';
 import type { ClassKind } from '../imaging/mask-values.js';
 
-/**
- * The engines a model can run on: ONNX Runtime natively (`onnxruntime`) or on WebAssembly
- * (`wasm`, onnxruntime-web: any ONNX graph, about twice TF.js wasm's speed), or TF.js on one of its
- * backends (`tfjs-node` native TensorFlow, `tfjs-wasm`, `cpu`) for graphs the exporter cannot convert.
- */
-export const BACKEND_NAMES = ['onnxruntime', 'tfjs-node', 'wasm', 'tfjs-wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+// The engines own the names of engines and tensor layouts; the model side names them too.
+export { BACKEND_NAMES, type BackendName } from '../engines/types.js';
+export { TENSOR_LAYOUTS, type TensorLayout } from '../engines/tensor-io.js';
 
 export interface ScalingPreset {
   scale: number;
@@ -18,12 +16,9 @@ export interface ScalingPreset {
   description?: string;
 }
 
+/** The model formats a card may name; each has its folder in formats/ and its entry in formats/index.ts. */
 export const MODEL_FORMATS = ['tfjs-layers', 'tfjs-graph', 'saved-model', 'onnx'] as const;
 export type ModelFormatName = (typeof MODEL_FORMATS)[number];
-
-/** Where the band axis of an image tensor is: NCHW (PyTorch) or NHWC (TensorFlow). */
-export const TENSOR_LAYOUTS = ['NCHW', 'NHWC'] as const;
-export type TensorLayout = (typeof TENSOR_LAYOUTS)[number];
 
 /** One class of a class model: the mask byte it writes, its name, what it means, its colour. */
 export interface CardClass {

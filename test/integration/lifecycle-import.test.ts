@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { fromFile } from 'geotiff';
 import { projectRoot } from '../../shared/config/project-root.js';
 import { MODEL_CARD_FILE } from '../../shared/model/card.js';
-import { importKerasModel } from '../../shared/model/keras-import/index.js';
-import { readLifecycleParams } from '../../shared/model/lifecycle-params.js';
+import { importKerasModel } from '../../shared/lifecycle/keras-import/index.js';
+import { readLifecycleParams } from '../../shared/lifecycle/lifecycle-params.js';
 import { loadModelFromDir, type LoadedModel } from '../../shared/model/load.js';
-import { readNpz } from '../../shared/model/npz.js';
+import { readNpz } from '../../shared/lifecycle/npz.js';
 import { fixture, fixturesMissing } from '../support/fixtures.js';
 
 const MISSING = fixturesMissing();

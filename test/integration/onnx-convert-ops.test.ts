@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { CONVERTIBLE_OPS, convertFrozenGraph } from '../../shared/engines/onnxruntime/convert-frozen-graph.js';
-import type { ConstValues } from '../../shared/model/saved-model/dtypes.js';
-import type { FrozenConst, FrozenGraph, FrozenNode, TensorRef } from '../../shared/model/saved-model/frozen-graph.js';
-import { graphModelArtifacts } from '../../shared/model/saved-model/graph-model.js';
-import type { AttrValue } from '../../shared/model/saved-model/tf-protos.js';
+import { CONVERTIBLE_OPS, convertFrozenGraph } from '../../shared/model/formats/saved-model/convert-frozen-graph.js';
+import type { ConstValues } from '../../shared/model/formats/saved-model/dtypes.js';
+import type { FrozenConst, FrozenGraph, FrozenNode, TensorRef } from '../../shared/model/formats/saved-model/frozen-graph.js';
+import { graphModelArtifacts } from '../../shared/model/formats/saved-model/graph-model.js';
+import type { AttrValue } from '../../shared/model/formats/saved-model/tf-protos.js';
 import { runOnnx, seededRandom, uniform } from '../support/layers-models.js';
 
 await tf.setBackend('cpu');

@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { CloudsegError } from '../../shared/errors.js';
-import { exportLayersModel } from '../../shared/engines/onnxruntime/export-layers-model.js';
-import { EXPORTABLE_LAYERS } from '../../shared/engines/onnxruntime/layer-converters.js';
-import type { ModelArtifacts } from '../../shared/model/layers-artifacts.js';
+import { exportLayersModel } from '../../shared/model/formats/tfjs-layers/export-layers-model.js';
+import { EXPORTABLE_LAYERS } from '../../shared/model/formats/tfjs-layers/layer-converters.js';
+import type { ModelArtifacts } from '../../shared/model/formats/tfjs-layers/layers-artifacts.js';
 import { QUANTISED_DTYPES, quantiseArtifacts, randomiseWeights, runOnnx, saveArtifacts, seededRandom, uniform } from '../support/layers-models.js';
 
 await tf.setBackend('cpu');

@@ -6,9 +6,9 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { graphModelArtifacts } from '../../shared/model/saved-model/graph-model.js';
-import { readSavedModelSignature } from '../../shared/model/saved-model/load-saved-model.js';
-import { refName } from '../../shared/model/saved-model/frozen-graph.js';
+import { graphModelArtifacts } from '../../shared/model/formats/saved-model/graph-model.js';
+import { readSavedModelSignature } from '../../shared/model/formats/saved-model/load-saved-model.js';
+import { refName } from '../../shared/model/formats/saved-model/frozen-graph.js';
 import { fixture, fixturesMissing } from '../support/fixtures.js';
 
 const MISSING = fixturesMissing();

@@ -16,7 +16,7 @@ import { loadConfig } from '../../shared/config/index.js';
 import { projectRoot } from '../../shared/config/project-root.js';
 import { ResultEventSchema } from '../../shared/contracts/result-event.js';
 import { createLogger } from '../../shared/logging.js';
-import { readNpy } from '../../shared/model/npz.js';
+import { readNpy } from '../../shared/lifecycle/npz.js';
 import { addOutput, promote, pushOutputs } from '../../shared/registry/index.js';
 import { modelSourceFromConfig } from '../../shared/worker/model-source-from-config.js';
 import { fixturesMissing } from '../support/fixtures.js';

@@ -3,7 +3,7 @@
 // them, and the exported graph run the way the engine runs it (onnxruntime-node, all optimisations).
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import type { ModelArtifacts, WeightSpec } from '../../shared/model/layers-artifacts.js';
+import type { ModelArtifacts, WeightSpec } from '../../shared/model/formats/tfjs-layers/layers-artifacts.js';
 
 /** A reproducible uniform [0, 1) generator (mulberry32) seeded from a string, e.g. a test case's name. */
 export function seededRandom(seed: string): () => number {

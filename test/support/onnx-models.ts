@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readNpy, type NpyArray } from '../../shared/model/npz.js';
+import { readNpy, type NpyArray } from '../../shared/lifecycle/npz.js';
 import { fixture } from './fixtures.js';
 
 export const ONNX_FIXTURES = ['ipluv-rgbi-torch', 'seed-unet-3class'] as const;

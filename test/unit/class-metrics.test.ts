@@ -11,8 +11,8 @@ import {
   formatClassReport,
   poolClassConfusion,
   TRUTH_NODATA,
-} from '../../shared/model/class-metrics.js';
-import { compareMasks } from '../../shared/model/metrics.js';
+} from '../../shared/lifecycle/class-metrics.js';
+import { compareMasks } from '../../shared/lifecycle/metrics.js';
 
 const LEGEND: MaskLegend = {
   kind: 'classes',

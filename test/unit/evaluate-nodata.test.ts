@@ -9,11 +9,11 @@ import sharp from 'sharp';
 import { decodeImage } from '../../shared/imaging/decode.js';
 import { writeGeoTiff } from '../../shared/imaging/geotiff-write.js';
 import { isMaskCloud, MASK_VALUES } from '../../shared/imaging/mask-values.js';
-import { ERROR_COLOURS, renderEvalPlot } from '../../shared/model/eval-plot.js';
-import { readTruth, type EvalScene } from '../../shared/model/eval-scenes.js';
-import { evaluateModel, formatConfusionTable } from '../../shared/model/evaluate.js';
+import { ERROR_COLOURS, renderEvalPlot } from '../../shared/lifecycle/eval-plot.js';
+import { readTruth, type EvalScene } from '../../shared/lifecycle/eval-scenes.js';
+import { evaluateModel, formatConfusionTable } from '../../shared/lifecycle/evaluate.js';
 import { loadModelFromDir } from '../../shared/model/load.js';
-import { agreementFromConfusion, compareMasks } from '../../shared/model/metrics.js';
+import { agreementFromConfusion, compareMasks } from '../../shared/lifecycle/metrics.js';
 import { fixture, fixturesMissing } from '../support/fixtures.js';
 import { registeredModelDir } from '../support/model.js';
 

@@ -9,10 +9,10 @@ import h5wasm from 'h5wasm/node';
 import { projectRoot } from '../../shared/config/project-root.js';
 import { CloudsegError } from '../../shared/errors.js';
 import { readModelCard } from '../../shared/model/card.js';
-import { importKerasModel } from '../../shared/model/keras-import/index.js';
-import { convertModelConfig } from '../../shared/model/keras-import/topology.js';
-import { packWeights } from '../../shared/model/keras-import/weights.js';
-import { readLifecycleParams, parseLifecycleParams } from '../../shared/model/lifecycle-params.js';
+import { importKerasModel } from '../../shared/lifecycle/keras-import/index.js';
+import { convertModelConfig } from '../../shared/lifecycle/keras-import/topology.js';
+import { packWeights } from '../../shared/lifecycle/keras-import/weights.js';
+import { readLifecycleParams, parseLifecycleParams } from '../../shared/lifecycle/lifecycle-params.js';
 import { registeredModelDir } from '../support/model.js';
 import { fixture, fixturesMissing } from '../support/fixtures.js';
 

@@ -6,8 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLASS_MASK_NODATA, type MaskLegend } from '../../shared/imaging/mask-values.js';
-import { TRUTH_NODATA } from '../../shared/model/class-metrics.js';
-import { parseSceneManifest } from '../../shared/model/eval-scenes.js';
+import { TRUTH_NODATA } from '../../shared/lifecycle/class-metrics.js';
+import { parseSceneManifest } from '../../shared/lifecycle/eval-scenes.js';
 import {
   applyLabelMap,
   defaultLabelMap,
@@ -17,7 +17,7 @@ import {
   readLabelMapArgument,
   resolveLabelMap,
   type LabelMapSpec,
-} from '../../shared/model/label-map.js';
+} from '../../shared/lifecycle/label-map.js';
 
 const LEGEND: MaskLegend = {
   kind: 'classes',

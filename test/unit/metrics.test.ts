@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareMasks } from '../../shared/model/metrics.js';
+import { compareMasks } from '../../shared/lifecycle/metrics.js';
 
 test('perfect agreement', () => {
   const m = compareMasks([0, 255, 255, 0], [0, 1, 1, 0]);

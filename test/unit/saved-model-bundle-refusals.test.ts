@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { CloudsegError } from '../../shared/errors.js';
-import { readVariablesBundle } from '../../shared/model/saved-model/bundle.js';
-import { maskCrc32c } from '../../shared/model/saved-model/table.js';
+import { readVariablesBundle } from '../../shared/model/formats/saved-model/bundle.js';
+import { maskCrc32c } from '../../shared/model/formats/saved-model/table.js';
 
 const varint = (n: number): number[] => {
   const out: number[] = [];

@@ -7,8 +7,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudsegError } from '../../shared/errors.js';
-import { readVariablesBundle } from '../../shared/model/saved-model/bundle.js';
-import { loadSavedModelGraph, readSavedModelSignature } from '../../shared/model/saved-model/load-saved-model.js';
+import { readVariablesBundle } from '../../shared/model/formats/saved-model/bundle.js';
+import { loadSavedModelGraph, readSavedModelSignature } from '../../shared/model/formats/saved-model/load-saved-model.js';
 import { fixture, fixturesMissing } from '../support/fixtures.js';
 
 const MISSING = fixturesMissing();

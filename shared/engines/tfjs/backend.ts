@@ -3,7 +3,7 @@
 import * as tfjs from '@tensorflow/tfjs';
 import { CloudsegError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
-import type { BackendName } from '../../model/types.js';
+import type { BackendName } from '../types.js';
 
 /** The TF.js engines: native TensorFlow, TF.js's own WebAssembly backend, pure JS. */
 export type TfjsBackendName = Extract<BackendName, 'tfjs-node' | 'tfjs-wasm' | 'cpu'>;

@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { CloudsegError } from '../../../errors.js';
 import type { ModelCard } from '../../types.js';
+import { cardFacts, type ModelFormat } from '../types.js';
 import { describeOnnxGraph, type OnnxGraphDescription } from './describe-graph.js';
 import { planOnnxIo, type OnnxIoPlan } from './plan-io.js';
 
@@ -20,6 +21,28 @@ export interface OnnxModelFiles {
   /** External weight files, by the location the graph names them with (checked to exist and be long enough). */
   externalFiles: { location: string; path: string }[];
 }
+
+export const onnxFormat = {
+  name: 'onnx',
+  // The graph is read and checked against the card before any engine: its problems are the
+  // model's, the same on every engine, and say so by name. ONNX Runtime only (no TF.js form).
+  async load(request) {
+    const model = await readOnnxModel(request.dir, request.card);
+    // A graph that takes one tile size only gets every tile padded up to it.
+    const card = model.plan.fixedSize ? { ...request.card, sizeMultiple: model.plan.fixedSize } : request.card;
+    return {
+      ...cardFacts(request, card),
+      onnxGraph: async () => ({
+        bytes: model.bytes,
+        path: model.path,
+        externalData: model.externalFiles,
+        readExternalData: () => readExternalData(model),
+        io: model.plan.io,
+        inputChannels: card.bands.length,
+      }),
+    };
+  },
+} as const satisfies ModelFormat;
 
 /** Reads and checks `<dir>/<card.modelFile>`; MODEL_NOT_FOUND for a missing file or external data file. */
 export async function readOnnxModel(dir: string, card: ModelCard): Promise<OnnxModelFiles> {

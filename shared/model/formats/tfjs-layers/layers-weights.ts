@@ -1,7 +1,7 @@
 // Turns a TF.js weights manifest + its concatenated shards into named float32 arrays, undoing the
 // converter's optional quantisation (uint8/uint16 affine, float16) the way tfjs-core's decodeWeights does.
-import { CloudsegError } from '../../errors.js';
-import type { WeightSpec } from '../../model/layers-artifacts.js';
+import { CloudsegError } from '../../../errors.js';
+import type { WeightSpec } from './layers-artifacts.js';
 
 export interface Weight {
   name: string;

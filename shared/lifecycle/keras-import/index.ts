@@ -3,9 +3,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { MODEL_CARD_FILE } from '../card.js';
+import { MODEL_CARD_FILE } from '../../model/card.js';
 import type { LifecycleParams } from '../lifecycle-params.js';
-import type { ModelCard } from '../types.js';
+import type { ModelCard } from '../../model/types.js';
 import { buildModelCard, modelCardYaml, type CardIdentity } from './card-builder.js';
 import { readKerasHdf5 } from './hdf5-model.js';
 import { convertModelConfig } from './topology.js';

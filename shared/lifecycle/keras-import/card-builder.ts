@@ -2,9 +2,9 @@
 // threshold and scaling presets from params.yaml; validated by the same parser the pipeline uses.
 import { stringify } from 'yaml';
 import { CloudsegError } from '../../errors.js';
-import { parseModelCard } from '../card.js';
+import { parseModelCard } from '../../model/card.js';
 import type { LifecycleParams } from '../lifecycle-params.js';
-import type { ModelCard } from '../types.js';
+import type { ModelCard } from '../../model/types.js';
 
 export interface CardIdentity {
   name: string;

@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import { CloudsegError } from '../../errors.js';
-import { MODEL_CARD_FILE } from '../card.js';
-import { describeOnnxGraph, formatDims, readOnnxModel, type OnnxGraphDescription, type OnnxIoPlan } from '../formats/onnx/index.js';
-import type { ModelCard } from '../types.js';
+import { MODEL_CARD_FILE } from '../../model/card.js';
+import { describeOnnxGraph, formatDims, readOnnxModel, type OnnxGraphDescription, type OnnxIoPlan } from '../../model/formats/onnx/index.js';
+import type { ModelCard } from '../../model/types.js';
 import { cardFromGraph, ONNX_MODEL_FILE, type OnnxCardRequest } from './card-from-graph.js';
 
 export { activationOf, cardFromGraph, ONNX_MODEL_FILE, type OnnxCard, type OnnxCardRequest } from './card-from-graph.js';

@@ -10,7 +10,7 @@ import { CLOUD_KINDS, isMaskCloud, MASK_VALUES, type MaskLegend } from '../imagi
 import { SCALING_METADATA_KEYS, type ScalingSource } from '../imaging/scaling.js';
 import type { Logger } from '../logging.js';
 import { segmentImage } from '../worker/segment-image.js';
-import { cardLegend } from './card.js';
+import { cardLegend } from '../model/card.js';
 import {
   classAgreement,
   classConfusion,
@@ -26,7 +26,7 @@ import { loadRawScene, loadScene, type EvalScene, type RawScene } from './eval-s
 import { applyLabelMap, defaultLabelMap, describeLabelMap, resolveLabelMap, type LabelMapSpec, type ResolvedLabelMap } from './label-map.js';
 import { detectTruthEncoding, type TruthEncoding } from './mask-encodings.js';
 import { agreementFromConfusion, compareMasks, type MaskAgreement } from './metrics.js';
-import type { SegmentationModel } from './types.js';
+import type { SegmentationModel } from '../model/types.js';
 
 export const EVAL_SCHEMA_ID = 'cloudseg.eval.v1';
 export const METRICS_FILE = 'metrics.json';

@@ -1,6 +1,6 @@
 // TensorFlow's DataType numbers (tensorflow/core/framework/types.proto) for the dtypes a frozen
 // cloudseg graph can hold, and how TensorProto and bundle bytes become typed arrays.
-import { CloudsegError } from '../../errors.js';
+import { CloudsegError } from '../../../errors.js';
 import type { TensorProtoMsg, TensorShape } from './tf-protos.js';
 
 const DTYPES = {

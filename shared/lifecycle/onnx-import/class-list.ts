@@ -2,7 +2,7 @@
 // 0..N-1 in that order (the mask byte is the channel index); a kind left out is read off the name.
 import { CloudsegError } from '../../errors.js';
 import { CLASS_KINDS, type ClassKind } from '../../imaging/mask-values.js';
-import type { CardClass } from '../types.js';
+import type { CardClass } from '../../model/types.js';
 
 // Names exporters and datasets use for the kinds (cloudFraction and shadowFraction count by kind,
 // so a mis-kinded class silently skews every result: unknown names become `other`, never cloud).

@@ -1,6 +1,6 @@
 // The card's output head on a graph cloudseg exports itself (TF.js Layers, SavedModel): the cloud
 // channel as [n, h, w] probability, or for a class model every class's probability channels last.
-import type { ModelCard } from '../../model/types.js';
+import type { ModelCard } from '../../types.js';
 import type { Dim, OnnxGraphBuilder } from './onnx-graph.js';
 
 export type HeadCard = Pick<ModelCard, 'output' | 'classes'>;

@@ -3,7 +3,7 @@
 // captured variables are found through the saved object graph (bound_inputs -> object node ->
 // checkpoint key) and every ReadVariableOp becomes a constant from the checkpoint; Identity, NoOp
 // and control edges vanish, and only what the signature's outputs need is kept.
-import { CloudsegError } from '../../errors.js';
+import { CloudsegError } from '../../../errors.js';
 import type { VariablesBundle } from './bundle.js';
 import { OBJECT_GRAPH_KEY, stringTensorElements } from './bundle.js';
 import { shapeOf, valuesFromBytes, valuesFromTensorProto } from './dtypes.js';

@@ -1,16 +1,16 @@
-// The TensorFlow graph -> ONNX converter: turns a frozen SavedModel signature (shared/model/
-// saved-model) into an ONNX graph (opset 13) with the same contract as the Layers exporter — input
+// The TensorFlow graph -> ONNX converter: turns a frozen SavedModel signature (this folder's
+// reader) into an ONNX graph (opset 13) with the same contract as the Layers exporter — input
 // `input` NHWC float32, output `probability` [n, h, w] — so ONNX Runtime runs a registered
 // SavedModel. Tensors stay NHWC as in TensorFlow; convolutions and pools are wrapped in transposes
 // to ONNX's NCHW, which ONNX Runtime's transpose optimizer cancels between neighbours. TF's int32
 // shape arithmetic runs in int64, ONNX's shape type. An op without a converter is
 // MODEL_EXPORT_UNSUPPORTED naming it.
-import { addOutputHead, type HeadCard } from './output-head.js';
-import { CloudsegError } from '../../errors.js';
-import type { FrozenGraph, FrozenNode, TensorRef } from '../../model/saved-model/frozen-graph.js';
-import type { AttrValue } from '../../model/saved-model/tf-protos.js';
-import { INPUT_NAME, OUTPUT_NAME, type ExportedGraph } from './export-layers-model.js';
-import { OnnxGraphBuilder, type AttributeValue } from './onnx-graph.js';
+import { addOutputHead, type HeadCard } from '../onnx-export/output-head.js';
+import { CloudsegError } from '../../../errors.js';
+import type { FrozenGraph, FrozenNode, TensorRef } from './frozen-graph.js';
+import type { AttrValue } from './tf-protos.js';
+import { INPUT_NAME, OUTPUT_NAME, type ExportedGraph } from '../onnx-export/exported-graph.js';
+import { OnnxGraphBuilder, type AttributeValue } from '../onnx-export/onnx-graph.js';
 
 /** Bumped whenever the converter's output changes, so cached graphs of older converters are not reused. */
 export const CONVERTER_VERSION = 1;

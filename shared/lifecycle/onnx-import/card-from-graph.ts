@@ -2,14 +2,14 @@
 // activation its last op implies, a fixed tile size) joined with what the caller says (bands, class
 // names, threshold) and the lifecycle params (presets, tiling). Pure: every refusal happens here,
 // before anything is written, and the card is checked by the same parser and plan the worker uses.
-import { cardError, describeValue, graphError } from '../formats/onnx/graph-errors.js';
+import { cardError, describeValue, graphError } from '../../model/formats/onnx/graph-errors.js';
 import { stringify } from 'yaml';
 import { CloudsegError } from '../../errors.js';
-import { parseModelCard } from '../card.js';
-import { planOnnxIo, type OnnxGraphDescription, type OnnxIoPlan } from '../formats/onnx/index.js';
-import type { GraphValue } from '../formats/onnx/describe-graph.js';
+import { parseModelCard } from '../../model/card.js';
+import { planOnnxIo, type OnnxGraphDescription, type OnnxIoPlan } from '../../model/formats/onnx/index.js';
+import type { GraphValue } from '../../model/formats/onnx/describe-graph.js';
 import type { LifecycleParams } from '../lifecycle-params.js';
-import type { CardClass, ModelCard, TensorLayout } from '../types.js';
+import type { CardClass, ModelCard, TensorLayout } from '../../model/types.js';
 import type { SeedParams } from './seed-params.js';
 
 export const ONNX_MODEL_FILE = 'model.onnx';

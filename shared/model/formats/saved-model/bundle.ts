@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { CloudsegError } from '../../errors.js';
+import { CloudsegError } from '../../../errors.js';
 import { maskCrc32c, readTable } from './table.js';
 import { decodeBundleEntry, decodeBundleHeader, type BundleEntryMsg } from './tf-protos.js';
 import { dtypeName, shapeOf, type TfDtypeName } from './dtypes.js';

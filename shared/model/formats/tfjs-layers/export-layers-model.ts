@@ -4,25 +4,16 @@
 // Graph contract: input `input` NHWC float32 [n, h, w, bands] (what the pipeline's tiles are),
 // output `probability` [n, h, w] (the card's cloud channel, through a sigmoid for a linear head),
 // or for a class model [n, h, w, classes] (through a softmax for a linear head).
-import { CloudsegError } from '../../errors.js';
-import type { ModelArtifacts } from '../../model/layers-artifacts.js';
+import { CloudsegError } from '../../../errors.js';
+import type { ModelArtifacts } from './layers-artifacts.js';
 import { convertLayer, unsupported, type LayerSpec } from './layer-converters.js';
 import { decodeWeights, type Weight } from './layers-weights.js';
-import { OnnxGraphBuilder } from './onnx-graph.js';
-import { addOutputHead, type HeadCard } from './output-head.js';
+import { OnnxGraphBuilder } from '../onnx-export/onnx-graph.js';
+import { INPUT_NAME, OUTPUT_NAME, type ExportedGraph } from '../onnx-export/exported-graph.js';
+import { addOutputHead, type HeadCard } from '../onnx-export/output-head.js';
 
-export const INPUT_NAME = 'input';
-export const OUTPUT_NAME = 'probability';
 /** Bumped whenever the exporter's output changes, so cached graphs of older exporters are not reused. */
 export const EXPORTER_VERSION = 2;
-
-export interface ExportedGraph {
-  onnx: Uint8Array;
-  /** Input channels the topology declares (null when it leaves them open). */
-  inputChannels: number | null;
-  /** How many layers of each class were exported. */
-  layerCounts: Record<string, number>;
-}
 
 type NodeRef = [string, number, number, ...unknown[]];
 

@@ -2,7 +2,7 @@
 // table format): footer -> index block -> data blocks, every block checked against its masked
 // crc32c. TensorFlow writes these tables uncompressed; a snappy block is refused, not guessed at.
 import { crc32c } from '@node-rs/crc32';
-import { CloudsegError } from '../../errors.js';
+import { CloudsegError } from '../../../errors.js';
 
 const FOOTER_BYTES = 48;
 const MAGIC_LO = 0x8b80fb57;

@@ -2,7 +2,7 @@
 // card names into a FrozenGraph with exactly one input and one output: what the engines run.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CloudsegError } from '../../errors.js';
+import { CloudsegError } from '../../../errors.js';
 import { readVariablesBundle } from './bundle.js';
 import { DEFAULT_SIGNATURE, freezeSignature } from './freeze.js';
 import type { FrozenGraph, SignatureTensor } from './frozen-graph.js';

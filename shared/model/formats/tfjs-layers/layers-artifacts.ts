@@ -2,7 +2,7 @@
 // engines take (TF.js through tf.io.fromMemory, ONNX Runtime through the project's exporter).
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CloudsegError } from '../errors.js';
+import { CloudsegError } from '../../../errors.js';
 
 /** One entry of a TF.js weights manifest (tfjs-core's io.WeightsManifestEntry). */
 export interface WeightSpec {

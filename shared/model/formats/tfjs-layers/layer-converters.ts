@@ -1,9 +1,9 @@
 // One converter per Keras/TF.js layer class: it appends the ONNX nodes that compute the layer on
 // NCHW tensors (the graph transposes the NHWC input once at the start) and returns the output name.
 // Semantics follow what TF.js computes for the same config, since TF.js is the engine we must match.
-import { CloudsegError } from '../../errors.js';
+import { CloudsegError } from '../../../errors.js';
 import type { Weight } from './layers-weights.js';
-import type { AttributeValue, OnnxGraphBuilder } from './onnx-graph.js';
+import type { AttributeValue, OnnxGraphBuilder } from '../onnx-export/onnx-graph.js';
 
 export interface LayerSpec {
   className: string;
