@@ -22,7 +22,13 @@ export function registerModel(program: Command): void {
     .option('--params <file>', 'params.yaml with threshold, tile, overlap and presets', join(projectRoot(), 'params.yaml'))
     .action(async (hdf5: string, opts: { out: string; variant?: string; name?: string; version: string; bands?: string; licence?: string; credit?: string; params: string }) => {
       const { readLifecycleParams } = await import('../../shared/lifecycle/lifecycle-params.js');
-      const { importKerasModel } = await import('../../shared/lifecycle/keras-import/index.js');
+      const { importKerasModel } = await import('../../shared/lifecycle/keras-import/index.js').catch((err: unknown) => {
+        // h5wasm is a devDependency: the Keras import runs in the repository, not in the function.
+        if (/h5wasm/.test(String((err as Error).message))) {
+          throw new CloudsegError('CONFIG_INVALID', 'the Keras import needs h5wasm, a devDependency: run it in a checkout after `npm ci` (not an install with --omit=dev)', { cause: err });
+        }
+        throw err;
+      });
       const params = await readLifecycleParams(opts.params);
       const variant = opts.variant ? params.variants[opts.variant] : undefined;
       if (opts.variant && !variant) {
