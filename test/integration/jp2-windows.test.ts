@@ -2,7 +2,8 @@
 // sizes, an image that is not a whole number of tiles, one and several tile-parts per tile, TLM,
 // GeoJP2 and GMLJP2, two bands, a bare codestream), every window compared bit for bit with what GDAL
 // decodes, reduced resolutions with GDAL's overviews, georeference with GDAL's, and the bad inputs
-// refused with their codes.
+// refused with their codes; then the decode threads: a multi-tile window read while a timer keeps
+// ticking, and a process that never disposes its reader still exiting.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -237,6 +238,58 @@ describe('JPEG 2000 windows against GDAL', { skip: MISSING }, () => {
     const lastSot = lastIndexOfMarker(bytes, 0xff90);
     const missing = new Uint8Array([...bytes.subarray(0, lastSot), 0xff, 0xd9]);
     await assert.rejects(openJp2Windows(bytesRangeSource(missing), { label: 'missing' }), (e) => codeOf('CORRUPT_IMAGE')(e) && /do not cover/.test((e as Error).message));
+  });
+});
+
+describe('JPEG 2000 decode threads', () => {
+  it('keep the event loop running while a window of four 1024 x 1024 tiles decodes', { skip: MISSING }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cloudseg-jp2-threads-'));
+    try {
+      const big: Variant = { name: 't1024.jp2', width: 2048, height: 2048, bands: 1, options: [...LOSSLESS, 'BLOCKXSIZE=1024', 'BLOCKYSIZE=1024'] };
+      await run((gdal as { python: string }).python, ['-c', MAKE_PY, dir, JSON.stringify([big])], { maxBuffer: 1 << 24 });
+      const path = join(dir, big.name);
+      // The yardstick: one tile decoded on the event loop blocks it this long.
+      const inline = await openJp2Windows(await fileRangeSource(path), { label: 'inline', decodeThreads: 0 });
+      const started = performance.now();
+      await inline.readWindow({ x: 0, y: 0, width: 16, height: 16 });
+      const tileMs = performance.now() - started;
+
+      const reader = await openJp2Windows(await fileRangeSource(path), { label: 'threads' });
+      let last = performance.now();
+      let longestGapMs = 0;
+      const ticks = setInterval(() => {
+        const now = performance.now();
+        longestGapMs = Math.max(longestGapMs, now - last);
+        last = now;
+      }, 5);
+      let window: Raster;
+      try {
+        window = await reader.readWindow({ x: 512, y: 512, width: 1024, height: 1024 });
+      } finally {
+        clearInterval(ticks);
+      }
+      const raw = await readFile(join(dir, `${big.name}.r0`));
+      assertWindowEquals(window, new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2), 2048, { x: 512, y: 512, width: 1024, height: 1024 }, big.name);
+      assert.ok(longestGapMs < tileMs / 2, `the timer waited up to ${longestGapMs.toFixed(0)} ms while four tiles decoded; one tile decoded inline blocks ${tileMs.toFixed(0)} ms`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('let a process that never disposes its reader exit once its reads are done', async () => {
+    const fixture = join(import.meta.dirname, '../fixtures/jp2/u16-t32-parts.jp2');
+    const module = new URL('../../shared/imaging/jp2/index.ts', import.meta.url).href;
+    const range = new URL('../../shared/imaging/range-source.ts', import.meta.url).href;
+    const script = `
+      const { openJp2Windows } = await import(${JSON.stringify(module)});
+      const { fileRangeSource } = await import(${JSON.stringify(range)});
+      const reader = await openJp2Windows(await fileRangeSource(${JSON.stringify(fixture)}), { label: 'f', decodeThreads: 2 });
+      const w = await reader.readWindow({ x: 0, y: 0, width: 100, height: 70 });
+      console.log('read', w.data.length);`;
+    const started = performance.now();
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 60_000 });
+    assert.equal(stdout.trim(), 'read 7000');
+    assert.ok(performance.now() - started < 30_000);
   });
 });
 

@@ -9,6 +9,7 @@ import { CloudsegError } from '../../shared/errors.js';
 import { readJp2Layout, sniffJp2 } from '../../shared/imaging/jp2/boxes.js';
 import { encodeSiz, parseMainHeader, parseSot, reducedImageSize, singleTileCodestream, singleTileMainHeader, tileBounds, tileGrid, type Jp2MainHeader, type Jp2Siz } from '../../shared/imaging/jp2/codestream.js';
 import { epsgCode, parseGmlRectifiedGrid, reduceGeoreference } from '../../shared/imaging/jp2/georeference.js';
+import { DecodePool } from '../../shared/imaging/jp2/decode-pool.js';
 import { openJp2Windows } from '../../shared/imaging/jp2/jp2-windows.js';
 import { indexTileParts } from '../../shared/imaging/jp2/tile-index.js';
 import { bytesRangeSource } from '../../shared/imaging/range-source.js';
@@ -308,3 +309,70 @@ describe('openJp2Windows on the fixtures', () => {
     await assert.rejects(openJp2Windows(bytesRangeSource(RGB), { label: 'bands', expectedBands: 4 }), (e) => codeOf(e, 'BAND_MISMATCH'));
   });
 });
+
+// The codestream's SOD of its first tile-part turned into an unknown marker: OpenJPEG decodes nothing.
+function withoutFirstSod(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  for (let i = 0; i + 1 < out.length; i++) {
+    if (out[i] === 0xff && out[i + 1] === 0x93) {
+      out[i + 1] = 0x94;
+      return out;
+    }
+  }
+  throw new Error('no SOD');
+}
+
+describe('decode threads', () => {
+  it('decode the same samples as the calling thread, with one thread, the default and none', async () => {
+    const whole = { x: 0, y: 0, width: 100, height: 70 };
+    const inline = await (await openJp2Windows(bytesRangeSource(U16), { label: 'u16', decodeThreads: 0 })).readWindow(whole);
+    for (const decodeThreads of [1, undefined]) {
+      const threaded = await (await openJp2Windows(bytesRangeSource(U16), { label: 'u16', decodeThreads })).readWindow(whole);
+      assert.deepEqual(threaded, inline, `decodeThreads ${decodeThreads}`);
+    }
+    await assert.rejects(openJp2Windows(bytesRangeSource(U16), { label: 'u16', decodeThreads: -1 }), (e) => codeOf(e, 'INTERNAL'));
+  });
+
+  it('turn a tile the codec cannot decode into the same CORRUPT_IMAGE as the calling thread', async () => {
+    const broken = withoutFirstSod(U16);
+    const messages: string[] = [];
+    for (const decodeThreads of [0, 2]) {
+      const reader = await openJp2Windows(bytesRangeSource(broken), { label: 'broken', decodeThreads });
+      await assert.rejects(reader.readWindow({ x: 0, y: 0, width: 10, height: 10 }), (e) => {
+        messages.push((e as Error).message);
+        return codeOf(e, 'CORRUPT_IMAGE') && !(e as CloudsegError).retryable;
+      });
+      // Not cached: the next read of the tile fails the same way.
+      await assert.rejects(reader.readWindow({ x: 1, y: 1, width: 2, height: 2 }), (e) => codeOf(e, 'CORRUPT_IMAGE'));
+    }
+    assert.equal(messages[0], messages[1]);
+  });
+
+  it('start no more threads than the pool allows, queue the rest, and reject once closed', async () => {
+    const { header, bytes } = await headerOf(U16);
+    const index = await indexTileParts(readOf(bytes), { offset: 0, length: bytes.length }, header, { label: 'u16' });
+    const codestreamOf = (tile: number) => singleTileCodestream(singleTileMainHeader(bytes.subarray(0, header.length), header, tile), index[tile]!.map((r) => bytes.slice(r.offset, r.offset + r.length)));
+    const pool = new DecodePool(1);
+    try {
+      const request = (tile: number) => ({ codestream: codestreamOf(tile), reduce: 0, width: 32, height: 32, components: 1, sampleType: 'uint16' as const, label: 'u16' });
+      const decoded = await Promise.all([0, 1, 2].map((t) => pool.decode(request(t))));
+      assert.equal(pool.started, 1);
+      assert.ok(decoded.every((d) => d instanceof Uint16Array && d.length === 32 * 32));
+      const want = expectedRaw('u16-t32-parts.jp2');
+      for (let y = 0; y < 32; y++) assert.deepEqual(Array.from(decoded[1]!.subarray(y * 32, y * 32 + 32)), Array.from(want.subarray(y * 100 + 32, y * 100 + 64)), `tile 1 row ${y}`);
+      // The caller's codestream was handed over, not copied.
+      const codestream = codestreamOf(0);
+      await pool.decode({ ...request(0), codestream });
+      assert.equal(codestream.byteLength, 0);
+    } finally {
+      await pool.close();
+    }
+    await assert.rejects(pool.decode({ codestream: new Uint8Array(4), reduce: 0, width: 1, height: 1, components: 1, sampleType: 'uint8', label: 'x' }), (e) => codeOf(e, 'INTERNAL'));
+    assert.throws(() => new DecodePool(0), (e) => codeOf(e, 'INTERNAL'));
+  });
+});
+
+function expectedRaw(name: string): Uint16Array {
+  const raw = fixture(`${name}.raw`);
+  return new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
+}

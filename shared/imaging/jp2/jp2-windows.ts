@@ -1,7 +1,9 @@
 // Windows of a JPEG 2000 image (JP2 or bare codestream) read through a RangeSource, the shape of
 // openTiffWindows: the header first (size, bands, type, georeference, checked before any pixel is
 // read), then any rectangle on demand, decoding only the JPEG 2000 tiles under it, each cut out
-// of the codestream and decoded alone, a bounded cache of decoded tiles absorbing the overlap.
+// of the codestream and decoded alone in the process's decode threads (decode-pool.ts), a bounded
+// cache of decoded tiles absorbing the overlap.
+import pLimit from 'p-limit';
 import { CloudsegError } from '../../errors.js';
 import { MAX_MASK_PIXELS } from '../memory-budget.js';
 import type { RangeSource } from '../range-source.js';
@@ -10,7 +12,8 @@ import type { Raster, RasterArray, RasterDtype, RasterHeader } from '../types.js
 import { readJp2Layout, type ReadBytes } from './boxes.js';
 import { parseMainHeader, parseSot, reduceCoordinate, reducedImageSize, singleTileCodestream, singleTileMainHeader, tileGrid, type Jp2MainHeader } from './codestream.js';
 import { readJp2Georeference, reduceGeoreference } from './georeference.js';
-import { DECODABLE_COMPONENTS, decodeTileCodestream } from './openjpeg-codec.js';
+import { defaultDecodeThreads, sharedDecodePool } from './decode-pool.js';
+import { DECODABLE_COMPONENTS, decodeTileCodestream, type TileDecodeRequest } from './openjpeg-codec.js';
 import { indexTileParts, type TileIndex } from './tile-index.js';
 
 export interface Jp2WindowsOptions {
@@ -31,6 +34,12 @@ export interface Jp2WindowsOptions {
   maxTileParts?: number;
   /** Upper bound of decoded tiles kept between windows. @default 64 MiB */
   blockCacheBytes?: number;
+  /**
+   * Tiles of this image decoding at once, each in a thread of the process's shared decode pool
+   * (which grows to the largest count any reader asks for); 0 decodes on the calling thread,
+   * blocking its event loop for each tile. @default min(os.availableParallelism(), 4)
+   */
+  decodeThreads?: number;
   /**
    * Called with the header and the tile cache size before anything else is read (the tile-part
    * index included), to refuse an image from its header alone; throw to refuse.
@@ -66,6 +75,7 @@ const MAX_MAIN_HEADER_BYTES = 16 * 1024 * 1024;
 export async function openJp2Windows(source: RangeSource, options: Jp2WindowsOptions): Promise<Jp2Windows> {
   const { label } = options;
   const reduce = options.reduce ?? 0;
+  const decode = tileDecoder(options.decodeThreads ?? defaultDecodeThreads(), label);
   const read: ReadBytes = (start, end) => source.read(start, end);
   const layout = await readJp2Layout(read, source.size, label);
   const { parsed, bytes: mainHeader } = await readMainHeader(read, layout.codestream, label);
@@ -118,7 +128,7 @@ export async function openJp2Windows(source: RangeSource, options: Jp2WindowsOpt
   const loadTile = async (tile: number, w: number, h: number): Promise<RasterArray> => {
     const parts = await readTileParts(read, index, tile, label);
     const codestream = singleTileCodestream(singleTileMainHeader(mainHeader, parsed, tile), parts);
-    return decodeTileCodestream({ codestream, reduce, width: w, height: h, components: bands, sampleType, label });
+    return decode({ codestream, reduce, width: w, height: h, components: bands, sampleType, label });
   };
 
   const readWindow = async (window: Tile): Promise<Raster> => {
@@ -153,6 +163,15 @@ export async function openJp2Windows(source: RangeSource, options: Jp2WindowsOpt
     return { ...header, width: window.width, height: window.height, data };
   };
   return { header, block, blockCacheBytes, decompositionLevels: parsed.decompositionLevels, readWindow };
+}
+
+// Decodes in the shared pool, at most `threads` of this reader's tiles at once (the tile-parts of
+// the others are read meanwhile), or inline when `threads` is 0.
+function tileDecoder(threads: number, label: string): (request: TileDecodeRequest) => Promise<RasterArray> {
+  if (!Number.isInteger(threads) || threads < 0) throw new CloudsegError('INTERNAL', `${label}: decodeThreads must be a whole number >= 0, not ${threads}`);
+  if (threads === 0) return decodeTileCodestream;
+  const limit = pLimit(threads);
+  return (request) => limit(() => sharedDecodePool(threads).decode(request));
 }
 
 // The main header grows until its first SOT is in view, within MAX_MAIN_HEADER_BYTES.

@@ -1,6 +1,6 @@
 // The JPEG 2000 decoder: OpenJPEG compiled to WebAssembly (@cornerstonejs/codec-openjpeg), loaded
-// once per process (or worker thread) and fed one single-tile codestream at a time, so its memory
-// holds one tile, never a band.
+// once per thread (decode-thread.ts, or the calling thread when decoding inline) and fed one
+// single-tile codestream at a time, so its memory holds one tile, never a band.
 import { createRequire } from 'node:module';
 import { CloudsegError } from '../../errors.js';
 import type { RasterArray } from '../types.js';
@@ -30,7 +30,8 @@ export const DECODABLE_COMPONENTS: readonly number[] = [1, 3];
 
 let codec: Promise<OpenJpegModule> | null = null;
 
-function loadCodec(): Promise<OpenJpegModule> {
+/** Loads the codec into this thread, once (again after a failed load or a trapped decode). */
+export function loadCodec(): Promise<OpenJpegModule> {
   if (!codec) {
     // The package is CommonJS (an Emscripten module); its wasm file sits beside it.
     const factory = createRequire(import.meta.url)('@cornerstonejs/codec-openjpeg/decodewasmjs') as OpenJpegFactory;
