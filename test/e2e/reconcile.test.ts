@@ -18,7 +18,7 @@ import { pullResults } from '../support/results.js';
 test('reconcile queues uploads whose notification was lost, once', { skip: EMULATOR_MISSING }, async () => {
   const rootDir = await mkdtemp(join(tmpdir(), 'cloudseg-reconcile-test-'));
   const logger = createLogger({ level: 'warn' });
-  const stack = await startLocalStack({ rootDir, logger, resultSubscriptions: ['reconcile-results'], env: { LOG_LEVEL: 'warn' } });
+  const stack = await startLocalStack({ rootDir, logger, resultSubscriptions: ['reconcile-results'], env: { LOG_LEVEL: 'warn', CLOUDSEG_SCENE_ARRIVAL_GRACE_SECONDS: '0' } });
   try {
     const { config, storage } = stack;
     const input = storage.bucket(config.buckets.input);
