@@ -29,11 +29,11 @@ import type { FlushSummary } from '../shared/flush/run-flush.js';
 
 /**
  * Per-worker throughput, not measured here (the worker is a no-op in this scenario): the whole local
- * pipeline on onnxruntime, 2 cores, README.md "Inference engines" (2026-12-07: 0.90 Mpx/s, 4.0
+ * pipeline on onnxruntime, 2 cores, docs/engines-and-performance.md "Inference engines" (2026-12-07: 0.90 Mpx/s, 4.0
  * images/s of the ~512x512 samples; 7.7 images/s on a faster day).
  */
 export const WORKER_IMAGES_PER_SECOND = 4.0;
-export const WORKER_RATE_SOURCE = 'README.md "Inference engines": whole pipeline, onnxruntime, 2 cores, 2026-12-07';
+export const WORKER_RATE_SOURCE = 'docs/engines-and-performance.md "Inference engines": whole pipeline, onnxruntime, 2 cores, 2026-12-07';
 
 const PROJECT = 'cloudseg-backlog';
 const WORK_CONSUMER = 'cloudseg-backlog-noop-consumer';
